@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "bookrec",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bookrec-coordinator", targets: ["bookrec-coordinator"]),
+        .executable(name: "bookrec-worker", targets: ["bookrec-worker"]),
+        .executable(name: "bookrec-query", targets: ["bookrec-query"]),
+        .executable(name: "bookrec-bench", targets: ["bookrec-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // C libraries from Debian.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/C/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "CImageCodec", path: "Sources/C/CImageCodec",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        .target(
+            name: "CRabbitMQ", path: "Sources/C/CRabbitMQ",
+            linkerSettings: [.linkedLibrary("rabbitmq")]),
+
+        // The math: encoders, fusion, training, scoring, metrics. No I/O.
+        .target(name: "BookrecCore", dependencies: ["COpenBLAS"]),
+        // Image bytes to pixels (JPEG, PNG) with limits against bombs.
+        .target(name: "BookrecImaging", dependencies: ["CImageCodec", "BookrecCore"]),
+        // Reading the catalog files: CSV, goodbooks layout, row-level errors.
+        .target(name: "BookrecData", dependencies: ["BookrecCore", "BookrecImaging"]),
+        // SQLite store: migrations, generations, records.
+        .target(name: "BookrecStore", dependencies: ["BookrecCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        // Pretrained encoders: weight parsing from bytes and forward passes on BLAS.
+        // No file I/O: callers hand in the bytes.
+        .target(name: "BookrecMiniLM", dependencies: ["BookrecCore", "COpenBLAS"]),
+        .target(name: "BookrecEfficientNet", dependencies: ["BookrecCore", "COpenBLAS"]),
+        // RabbitMQ over rabbitmq-c: connections, confirms, consumers, versioned job messages.
+        .target(name: "BookrecQueue", dependencies: ["CRabbitMQ"]),
+        // Offline evaluation: split, baselines, report (reads data, no store).
+        .target(name: "BookrecEvaluation", dependencies: ["BookrecCore", "BookrecData"]),
+
+        .executableTarget(
+            name: "bookrec-coordinator",
+            dependencies: [
+                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "bookrec-worker",
+            dependencies: [
+                "BookrecCore", "BookrecStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "bookrec-query",
+            dependencies: [
+                "BookrecCore", "BookrecStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "bookrec-bench",
+            dependencies: ["BookrecCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "BookrecCoreTests", dependencies: ["BookrecCore"]),
+        .testTarget(name: "BookrecImagingTests", dependencies: ["BookrecImaging"]),
+        .testTarget(name: "BookrecDataTests", dependencies: ["BookrecData", "BookrecStore"]),
+        .testTarget(name: "BookrecEvaluationTests", dependencies: ["BookrecEvaluation"]),
+        .testTarget(name: "BookrecMiniLMTests", dependencies: ["BookrecMiniLM"]),
+        .testTarget(name: "BookrecEfficientNetTests", dependencies: ["BookrecEfficientNet", "BookrecImaging"]),
+        .testTarget(name: "BookrecQueueTests", dependencies: ["BookrecQueue"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,90 @@
+import COpenBLAS
+
+/// A dense row-major Float matrix; the unit every encoder, model and scorer trades in.
+public struct Matrix: Equatable, Sendable {
+    public let rows: Int
+    public let columns: Int
+    public var values: [Float]
+
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "matrix \(rows)x\(columns) needs \(rows * columns) values, got \(values.count)")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    public init(rows: Int, columns: Int, repeating value: Float = 0) {
+        self.init(rows: rows, columns: columns, values: [Float](repeating: value, count: rows * columns))
+    }
+
+    public init(stacking rowVectors: [[Float]], columns: Int) {
+        var values = [Float]()
+        values.reserveCapacity(rowVectors.count * columns)
+        for row in rowVectors {
+            precondition(row.count == columns, "row of \(row.count) values in a matrix of \(columns) columns")
+            values.append(contentsOf: row)
+        }
+        self.init(rows: rowVectors.count, columns: columns, values: values)
+    }
+
+    public subscript(row: Int, column: Int) -> Float {
+        get { values[row * columns + column] }
+        set { values[row * columns + column] = newValue }
+    }
+
+    public func row(_ index: Int) -> [Float] {
+        Array(values[index * columns..<(index + 1) * columns])
+    }
+
+    public mutating func setRow(_ index: Int, _ row: [Float]) {
+        precondition(row.count == columns)
+        values.replaceSubrange(index * columns..<(index + 1) * columns, with: row)
+    }
+
+    public var transposed: Matrix {
+        var result = Matrix(rows: columns, columns: rows)
+        for r in 0..<rows {
+            for c in 0..<columns { result.values[c * rows + r] = values[r * columns + c] }
+        }
+        return result
+    }
+}
+
+/// C = alpha · op(A) · op(B) + beta · C through OpenBLAS. The only place bookrec calls sgemm.
+public func gemm(
+    _ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+    alpha: Float = 1, beta: Float = 0, into c: inout Matrix
+) {
+    let m = transposeA ? a.columns : a.rows
+    let k = transposeA ? a.rows : a.columns
+    let n = transposeB ? b.rows : b.columns
+    precondition((transposeB ? b.columns : b.rows) == k, "inner dimensions differ: \(k) vs \(transposeB ? b.columns : b.rows)")
+    precondition(c.rows == m && c.columns == n, "output is \(c.rows)x\(c.columns), expected \(m)x\(n)")
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        for i in c.values.indices { c.values[i] *= beta }
+        return
+    }
+    a.values.withUnsafeBufferPointer { pa in
+        b.values.withUnsafeBufferPointer { pb in
+            c.values.withUnsafeMutableBufferPointer { pc in
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, pa.baseAddress, Int32(a.columns),
+                    pb.baseAddress, Int32(b.columns), beta, pc.baseAddress, Int32(n))
+            }
+        }
+    }
+}
+
+/// op(A) · op(B) as a new matrix.
+public func multiply(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+    var c = Matrix(rows: transposeA ? a.columns : a.rows, columns: transposeB ? b.rows : b.columns)
+    gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
+    return c
+}
+
+/// Sets OpenBLAS's thread count; bookrec parallelises across processes and jobs, so it defaults to 1.
+public func setBLASThreads(_ count: Int) {
+    openblas_set_num_threads(Int32(max(1, count)))
+}

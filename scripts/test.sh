@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what is missing, starts a private broker, runs swift test,
+# and stops the broker again whatever happens.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+scripts/setup.sh
+export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
+trap 'scripts/broker.sh stop' EXIT
+scripts/broker.sh start
+export BOOKREC_AMQP_URL="${BOOKREC_AMQP_URL:-amqp://guest:guest@127.0.0.1:$BOOKREC_BROKER_PORT/}"
+swift build --build-tests
+swift test --skip-build "$@"
