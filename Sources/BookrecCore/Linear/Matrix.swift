@@ -1,7 +1,7 @@
 import COpenBLAS
 
 /// A dense row-major Float matrix; the unit every encoder, model and scorer trades in.
-public struct Matrix: Equatable, Sendable {
+public struct Matrix: Codable, Equatable, Sendable {
     public let rows: Int
     public let columns: Int
     public var values: [Float]

@@ -1,0 +1,52 @@
+/// Ratings in dense indices: readers 0..<readers, books 0..<books.
+public struct Interactions: Sendable {
+    public let readers: Int
+    public let books: Int
+    public private(set) var reader: [Int32] = []
+    public private(set) var book: [Int32] = []
+    public private(set) var rating: [Float] = []
+    /// Per reader, the books they rated, sorted ascending.
+    public private(set) var booksByReader: [[Int32]]
+
+    public init(readers: Int, books: Int, triples: [(reader: Int, book: Int, rating: Float)]) {
+        self.readers = readers
+        self.books = books
+        booksByReader = Array(repeating: [], count: readers)
+        reader.reserveCapacity(triples.count)
+        book.reserveCapacity(triples.count)
+        rating.reserveCapacity(triples.count)
+        for triple in triples {
+            precondition(triple.reader < readers && triple.book < books, "rating outside the index range")
+            reader.append(Int32(triple.reader))
+            book.append(Int32(triple.book))
+            rating.append(triple.rating)
+            booksByReader[triple.reader].append(Int32(triple.book))
+        }
+        for r in 0..<readers { booksByReader[r].sort() }
+    }
+
+    public var count: Int { reader.count }
+
+    public func hasRated(reader r: Int, book b: Int) -> Bool {
+        let list = booksByReader[r]
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid] < b { low = mid + 1 } else { high = mid }
+        }
+        return low < list.count && list[low] == Int32(b)
+    }
+
+    /// Number of ratings per book, the popularity signal.
+    public func ratingCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: books)
+        for b in book { counts[Int(b)] += 1 }
+        return counts
+    }
+}
+
+/// The seed maps ratings 1…5 to [0, 1] for its sigmoid output.
+@inline(__always)
+public func normalizedRating(_ rating: Float) -> Float {
+    (rating - 1) / 4
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// Which inputs reach the fusion model; the others are zeroed (used for the ablation).
+public enum Modalities: String, Codable, Sendable, CaseIterable {
+    case text, cover, both
+
+    var usesText: Bool { self != .cover }
+    var usesCover: Bool { self != .text }
+}
+
+public enum Objective: String, Codable, Sendable, CaseIterable {
+    /// The seed's mean squared error on ratings mapped to [0, 1].
+    case mse
+    /// Bayesian personalised ranking: a rated book should outscore a random unrated one.
+    case bpr
+}
+
+/// Everything that shapes a model and its training; stored with each generation.
+public struct ModelConfiguration: Codable, Equatable, Sendable {
+    /// d: width of t′ and v′.
+    public var fusedDimension = 32
+    /// k: width of reader and item vectors.
+    public var factors = 32
+    public var objective = Objective.bpr
+    public var modalities = Modalities.both
+    /// false fixes every p_u at 0: the seed's non-personal ranking.
+    public var personalised = true
+    /// Adds a learned per-book correction (e_b, β_b) for books that have ratings; new books get
+    /// none and are placed by their content alone.
+    public var collaborativeResidual = true
+    /// Probability that a training example drops the residual, so that the content path must
+    /// explain ratings on its own and stays good for cold start.
+    public var residualDropout: Float = 0.5
+    public var epochs = 12
+    public var batchSize = 2048
+    public var learningRate: Float = 0.01
+    public var readerRegularization: Float = 0.002
+    public var residualRegularization: Float = 0.01
+    public var weightRegularization: Float = 0.0001
+    /// Ridge penalty of the closed-form fold-in of a reader.
+    public var foldInRegularization: Float = 2
+    public var seed: UInt64 = 42
+
+    public init() {}
+}
+
+/// The learned parameters of bookrec's model (SPEC, The model and Personalisation).
+///
+/// ŷ_ub = σ(p_u · q_b + wᵀh_b + c + β_u) with q_b = P·h_b (+ e_b for books with ratings)
+/// and h_b the co-attention fusion of t′ = ReLU(W_t t + b_t) and v′ = ReLU(W_v v + b_v).
+public struct ModelParameters: Codable, Equatable, Sendable {
+    public var textWeights: Matrix  // W_t, d × D_t
+    public var textBias: [Float]  // b_t
+    public var coverWeights: Matrix  // W_v, d × D_v
+    public var coverBias: [Float]  // b_v
+    public var projection: Matrix  // P, k × 2d
+    public var head: [Float]  // w, 2d
+    public var headBias: Float  // c
+    public var readerVectors: Matrix  // p_u, readers × k
+    public var readerBias: [Float]  // β_u
+    public var residualVectors: Matrix  // e_b, books × k
+    public var residualBias: [Float]  // β_b
+
+    /// Small random weights for the encoders' side, zero for readers and residuals.
+    public init(configuration: ModelConfiguration, textDimension: Int, coverDimension: Int, readers: Int, books: Int) {
+        var generator = SeededGenerator(seed: configuration.seed)
+        let d = configuration.fusedDimension, k = configuration.factors
+        func random(_ rows: Int, _ columns: Int, scale: Float) -> Matrix {
+            Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in generator.nextGaussian() * scale })
+        }
+        textWeights = random(d, textDimension, scale: 1 / Float(max(textDimension, 1)).squareRoot())
+        textBias = [Float](repeating: 0.05, count: d)
+        coverWeights = random(d, coverDimension, scale: 1 / Float(max(coverDimension, 1)).squareRoot())
+        coverBias = [Float](repeating: 0.05, count: d)
+        projection = random(k, 2 * d, scale: 0.5 / Float(2 * d).squareRoot())
+        head = [Float](repeating: 0, count: 2 * d)
+        headBias = 0
+        readerVectors = random(readers, k, scale: configuration.personalised ? 0.01 : 0)
+        readerBias = [Float](repeating: 0, count: readers)
+        residualVectors = Matrix(rows: books, columns: k)
+        residualBias = [Float](repeating: 0, count: books)
+    }
+}
+
+/// What the model makes of a set of books: h_b, q_b and the book term wᵀh_b + c.
+public struct ItemSide: Sendable {
+    public var fused: Matrix  // h_b, books × 2d
+    public var vectors: Matrix  // q_b, books × k
+    public var bookTerms: [Float]  // wᵀh_b + c (+ β_b)
+
+    public init(fused: Matrix, vectors: Matrix, bookTerms: [Float]) {
+        self.fused = fused
+        self.vectors = vectors
+        self.bookTerms = bookTerms
+    }
+}
+
+/// The intermediate values of the item forward pass that the backward pass needs.
+struct ItemForward {
+    var projectedText: Matrix  // t′, books × d
+    var projectedCover: Matrix  // v′, books × d
+    var attention: [CoAttention]
+    var side: ItemSide
+}
+
+extension ModelParameters {
+    /// Forward pass for a set of books (content only; residuals are added by the caller).
+    func itemForward(_ features: BookFeatures, modalities: Modalities) -> ItemForward {
+        let projectedText = relu(affine(features.text, textWeights, textBias, enabled: modalities.usesText))
+        let projectedCover = relu(affine(features.cover, coverWeights, coverBias, enabled: modalities.usesCover))
+        let d = textBias.count
+        var attention = [CoAttention]()
+        attention.reserveCapacity(features.count)
+        var fused = Matrix(rows: features.count, columns: 2 * d)
+        for b in 0..<features.count {
+            let pair = CoAttention(text: projectedText.row(b), cover: projectedCover.row(b))
+            fused.setRow(b, pair.fused)
+            attention.append(pair)
+        }
+        let vectors = multiply(fused, projection, transposeB: true)
+        var bookTerms = [Float](repeating: headBias, count: features.count)
+        for b in 0..<features.count {
+            var term: Float = 0
+            for j in 0..<(2 * d) { term += head[j] * fused[b, j] }
+            bookTerms[b] += term
+        }
+        return ItemForward(
+            projectedText: projectedText, projectedCover: projectedCover, attention: attention,
+            side: ItemSide(fused: fused, vectors: vectors, bookTerms: bookTerms))
+    }
+
+    /// q_b and book terms for scoring; `residualRows[i]` names the residual row of book i, or nil
+    /// for a book the model has no ratings for.
+    public func itemSide(_ features: BookFeatures, modalities: Modalities, residualRows: [Int?]) -> ItemSide {
+        var side = itemForward(features, modalities: modalities).side
+        let k = projection.rows
+        for (b, row) in residualRows.enumerated() {
+            guard let row else { continue }
+            for f in 0..<k { side.vectors[b, f] += residualVectors[row, f] }
+            side.bookTerms[b] += residualBias[row]
+        }
+        return side
+    }
+
+    /// W x + b for each row of `inputs`, or just b when the modality is switched off.
+    private func affine(_ inputs: Matrix, _ weights: Matrix, _ bias: [Float], enabled: Bool) -> Matrix {
+        var out = Matrix(rows: inputs.rows, columns: bias.count)
+        if enabled { gemm(inputs, weights, transposeB: true, into: &out) }
+        for r in 0..<out.rows {
+            for c in 0..<out.columns { out[r, c] += bias[c] }
+        }
+        return out
+    }
+}
+
+func relu(_ m: Matrix) -> Matrix {
+    Matrix(rows: m.rows, columns: m.columns, values: m.values.map { max($0, 0) })
+}

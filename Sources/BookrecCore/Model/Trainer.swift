@@ -1,0 +1,131 @@
+import Foundation
+
+/// Adam's moment estimates for one flat parameter array; sparse rows are updated lazily
+/// (only the rows a batch touched), which keeps reader updates cheap.
+struct AdamMoments {
+    var first: [Float]
+    var second: [Float]
+    static let beta1: Float = 0.9
+    static let beta2: Float = 0.999
+    static let epsilon: Float = 1e-8
+
+    init(count: Int) {
+        first = [Float](repeating: 0, count: count)
+        second = [Float](repeating: 0, count: count)
+    }
+
+    mutating func step(_ parameters: inout [Float], _ gradient: [Float], offset: Int = 0, rate: Float, time: Int) {
+        let correction1 = 1 - powf(Self.beta1, Float(time))
+        let correction2 = 1 - powf(Self.beta2, Float(time))
+        for i in gradient.indices {
+            let j = offset + i
+            first[j] = Self.beta1 * first[j] + (1 - Self.beta1) * gradient[i]
+            second[j] = Self.beta2 * second[j] + (1 - Self.beta2) * gradient[i] * gradient[i]
+            parameters[j] -= rate * (first[j] / correction1) / ((second[j] / correction2).squareRoot() + Self.epsilon)
+        }
+    }
+}
+
+/// Trains ModelParameters with Adam on minibatches; the same seed, data and configuration give
+/// the same parameters bit for bit.
+public struct Trainer {
+    public let configuration: ModelConfiguration
+
+    public init(configuration: ModelConfiguration) {
+        self.configuration = configuration
+    }
+
+    public func train(
+        features: BookFeatures, interactions: Interactions,
+        progress: (_ epoch: Int, _ meanLoss: Float) -> Void = { _, _ in }
+    ) -> ModelParameters {
+        precondition(features.count == interactions.books, "features for \(features.count) books, ratings for \(interactions.books)")
+        var parameters = ModelParameters(
+            configuration: configuration, textDimension: features.text.columns, coverDimension: features.cover.columns,
+            readers: interactions.readers, books: interactions.books)
+        var optimizer = Optimizer(shapeOf: parameters)
+        var generator = SeededGenerator(seed: configuration.seed &+ 1)
+        var order = Array(0..<interactions.count)
+        for epoch in 1...max(configuration.epochs, 1) {
+            order.shuffle(using: &generator)
+            var epochLoss: Float = 0
+            var batches = 0
+            for start in stride(from: 0, to: order.count, by: configuration.batchSize) {
+                let examples = order[start..<min(start + configuration.batchSize, order.count)].map {
+                    example(rating: $0, interactions: interactions, generator: &generator)
+                }
+                let (loss, gradient) = parameters.lossAndGradient(examples: examples, features: features, configuration: configuration)
+                optimizer.apply(gradient, to: &parameters, rate: configuration.learningRate)
+                epochLoss += loss
+                batches += 1
+            }
+            progress(epoch, epochLoss / Float(max(batches, 1)))
+        }
+        return parameters
+    }
+
+    private func example(rating index: Int, interactions: Interactions, generator: inout SeededGenerator) -> TrainingExample {
+        let reader = Int(interactions.reader[index])
+        let book = Int(interactions.book[index])
+        let usesResidual = Float.random(in: 0..<1, using: &generator) >= configuration.residualDropout
+        switch configuration.objective {
+        case .mse:
+            return TrainingExample(reader: reader, book: book, target: normalizedRating(interactions.rating[index]), usesResidual: usesResidual)
+        case .bpr:
+            var negative = Int.random(in: 0..<interactions.books, using: &generator)
+            // A reader who rated nearly everything would loop forever; a few tries suffice in practice.
+            for _ in 0..<20 where interactions.hasRated(reader: reader, book: negative) {
+                negative = Int.random(in: 0..<interactions.books, using: &generator)
+            }
+            return TrainingExample(reader: reader, book: book, negative: negative, usesResidual: usesResidual)
+        }
+    }
+}
+
+/// Adam over every parameter block of the model.
+struct Optimizer {
+    var time = 0
+    var textWeights, textBias, coverWeights, coverBias, projection, head, headBias: AdamMoments
+    var readerVectors, readerBias, residualVectors, residualBias: AdamMoments
+
+    init(shapeOf parameters: ModelParameters) {
+        textWeights = AdamMoments(count: parameters.textWeights.values.count)
+        textBias = AdamMoments(count: parameters.textBias.count)
+        coverWeights = AdamMoments(count: parameters.coverWeights.values.count)
+        coverBias = AdamMoments(count: parameters.coverBias.count)
+        projection = AdamMoments(count: parameters.projection.values.count)
+        head = AdamMoments(count: parameters.head.count)
+        headBias = AdamMoments(count: 1)
+        readerVectors = AdamMoments(count: parameters.readerVectors.values.count)
+        readerBias = AdamMoments(count: parameters.readerBias.count)
+        residualVectors = AdamMoments(count: parameters.residualVectors.values.count)
+        residualBias = AdamMoments(count: parameters.residualBias.count)
+    }
+
+    mutating func apply(_ gradient: Gradient, to parameters: inout ModelParameters, rate: Float) {
+        time += 1
+        textWeights.step(&parameters.textWeights.values, gradient.textWeights.values, rate: rate, time: time)
+        textBias.step(&parameters.textBias, gradient.textBias, rate: rate, time: time)
+        coverWeights.step(&parameters.coverWeights.values, gradient.coverWeights.values, rate: rate, time: time)
+        coverBias.step(&parameters.coverBias, gradient.coverBias, rate: rate, time: time)
+        projection.step(&parameters.projection.values, gradient.projection.values, rate: rate, time: time)
+        head.step(&parameters.head, gradient.head, rate: rate, time: time)
+        var c = [parameters.headBias]
+        headBias.step(&c, [gradient.headBias], rate: rate, time: time)
+        parameters.headBias = c[0]
+        let k = parameters.readerVectors.columns
+        // Sorted keys keep the floating-point order, and so the result, independent of hashing.
+        for reader in gradient.readerVectors.keys.sorted() {
+            readerVectors.step(&parameters.readerVectors.values, gradient.readerVectors[reader]!, offset: reader * k, rate: rate, time: time)
+        }
+        for reader in gradient.readerBias.keys.sorted() {
+            readerBias.step(&parameters.readerBias, [gradient.readerBias[reader]!], offset: reader, rate: rate, time: time)
+        }
+        for book in gradient.residualVectors.keys.sorted() {
+            residualVectors.step(&parameters.residualVectors.values, gradient.residualVectors[book]!, offset: book * k, rate: rate, time: time)
+        }
+        for book in gradient.residualBias.keys.sorted() {
+            residualBias.step(&parameters.residualBias, [gradient.residualBias[book]!], offset: book, rate: rate, time: time)
+        }
+    }
+}

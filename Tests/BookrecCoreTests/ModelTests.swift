@@ -1,0 +1,162 @@
+import BookrecCore
+import XCTest
+
+/// A tiny synthetic catalog: readers who like "even" books and readers who like "odd" ones, with
+/// text features that reveal parity and noisy cover features.
+struct TinyCatalog {
+    let features: BookFeatures
+    let interactions: Interactions
+
+    init(books: Int = 60, readers: Int = 16, textDimension: Int = 10, coverDimension: Int = 6, seed: UInt64 = 7) {
+        var generator = SeededGenerator(seed: seed)
+        var text = Matrix(rows: books, columns: textDimension)
+        var cover = Matrix(rows: books, columns: coverDimension)
+        for b in 0..<books {
+            text[b, b % 2] = 1
+            for j in 2..<textDimension { text[b, j] = Float.random(in: 0..<0.3, using: &generator) }
+            // Every third book has no cover, as most real books.
+            if b % 3 != 0 {
+                for j in 0..<coverDimension { cover[b, j] = Float.random(in: 0..<1, using: &generator) }
+            }
+        }
+        features = BookFeatures(text: text, cover: cover)
+        var triples: [(reader: Int, book: Int, rating: Float)] = []
+        for u in 0..<readers {
+            for b in 0..<books where b % 2 == u % 2 && (b + u) % 5 != 0 {
+                triples.append((u, b, Float(4 + (b + u) % 2)))
+            }
+            // A few explicit dislikes, so that the rating objective sees both sides.
+            for b in 0..<books where b % 2 != u % 2 && (b + u) % 6 == 1 {
+                triples.append((u, b, 1))
+            }
+        }
+        interactions = Interactions(readers: readers, books: books, triples: triples)
+    }
+}
+
+final class ModelTests: XCTestCase {
+    func configuration(_ objective: Objective, residual: Bool = true, personalised: Bool = true) -> ModelConfiguration {
+        var configuration = ModelConfiguration()
+        configuration.fusedDimension = 4
+        configuration.factors = 3
+        configuration.objective = objective
+        configuration.collaborativeResidual = residual
+        configuration.personalised = personalised
+        configuration.readerRegularization = 0.05
+        configuration.residualRegularization = 0.05
+        configuration.weightRegularization = 0.01
+        return configuration
+    }
+
+    /// Parameters away from their initial zeros, so that every gradient term is exercised.
+    func perturbed(_ configuration: ModelConfiguration, _ catalog: TinyCatalog) -> ModelParameters {
+        var parameters = ModelParameters(
+            configuration: configuration, textDimension: catalog.features.text.columns,
+            coverDimension: catalog.features.cover.columns, readers: catalog.interactions.readers, books: catalog.interactions.books)
+        var generator = SeededGenerator(seed: 99)
+        func jitter(_ values: inout [Float]) {
+            for i in values.indices { values[i] += 0.3 * generator.nextGaussian() }
+        }
+        jitter(&parameters.textBias)
+        jitter(&parameters.coverBias)
+        jitter(&parameters.head)
+        jitter(&parameters.projection.values)
+        jitter(&parameters.readerVectors.values)
+        jitter(&parameters.readerBias)
+        jitter(&parameters.residualVectors.values)
+        jitter(&parameters.residualBias)
+        parameters.headBias = 0.2
+        return parameters
+    }
+
+    func examples(_ objective: Objective, _ catalog: TinyCatalog) -> [TrainingExample] {
+        (0..<catalog.interactions.count).map { i in
+            let u = Int(catalog.interactions.reader[i]), b = Int(catalog.interactions.book[i])
+            return TrainingExample(
+                reader: u, book: b, negative: objective == .bpr ? (b + 5) % catalog.interactions.books : nil,
+                target: normalizedRating(catalog.interactions.rating[i]), usesResidual: i % 2 == 0)
+        }
+    }
+
+    func checkGradient(_ objective: Objective, personalised: Bool = true) {
+        let catalog = TinyCatalog()
+        let configuration = configuration(objective, personalised: personalised)
+        let parameters = perturbed(configuration, catalog)
+        let batch = examples(objective, catalog)
+        let (_, gradient) = parameters.lossAndGradient(examples: batch, features: catalog.features, configuration: configuration)
+        func loss(_ p: ModelParameters) -> Double {
+            Double(p.lossAndGradient(examples: batch, features: catalog.features, configuration: configuration).loss)
+        }
+        let h: Float = 1e-2
+        func check(_ name: String, _ analytic: Float, _ keyPath: WritableKeyPath<ModelParameters, Float>) {
+            var plus = parameters, minus = parameters
+            plus[keyPath: keyPath] += h
+            minus[keyPath: keyPath] -= h
+            let numeric = (loss(plus) - loss(minus)) / Double(2 * h)
+            XCTAssertEqual(Double(analytic), numeric, accuracy: 2e-3 + 2e-2 * abs(numeric), "\(objective) \(name)")
+        }
+        for i in [0, 3, 7, 12] { check("W_t[\(i)]", gradient.textWeights.values[i], \.textWeights.values[i]) }
+        for i in [0, 2] { check("b_t[\(i)]", gradient.textBias[i], \.textBias[i]) }
+        for i in [1, 5, 9] { check("W_v[\(i)]", gradient.coverWeights.values[i], \.coverWeights.values[i]) }
+        for i in [1, 3] { check("b_v[\(i)]", gradient.coverBias[i], \.coverBias[i]) }
+        for i in [0, 4, 11, 20] { check("P[\(i)]", gradient.projection.values[i], \.projection.values[i]) }
+        for i in [0, 5] { check("w[\(i)]", gradient.head[i], \.head[i]) }
+        check("c", gradient.headBias, \.headBias)
+        if personalised {
+            for (u, f) in [(0, 0), (3, 2), (8, 1)] {
+                check("p_\(u)[\(f)]", gradient.readerVectors[u]?[f] ?? 0, \.readerVectors.values[u * 3 + f])
+            }
+        }
+        if objective == .mse { check("β_2", gradient.readerBias[2] ?? 0, \.readerBias[2]) }
+        for (b, f) in [(2, 0), (5, 1), (6, 2)] {
+            check("e_\(b)[\(f)]", gradient.residualVectors[b]?[f] ?? 0, \.residualVectors.values[b * 3 + f])
+        }
+        check("β_b4", gradient.residualBias[4] ?? 0, \.residualBias[4])
+    }
+
+    func testBPRGradientMatchesFiniteDifferences() { checkGradient(.bpr) }
+    func testMSEGradientMatchesFiniteDifferences() { checkGradient(.mse) }
+    func testNonPersonalGradientMatchesFiniteDifferences() { checkGradient(.bpr, personalised: false) }
+
+    func testTrainingIsDeterministicForASeedAndLearnsTheTaste() {
+        let catalog = TinyCatalog()
+        var configuration = configuration(.bpr)
+        configuration.epochs = 40
+        configuration.batchSize = 16
+        configuration.learningRate = 0.05
+        var losses: [Float] = []
+        let first = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions) { losses.append($1) }
+        let second = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        XCTAssertEqual(first, second, "same seed, same data: identical parameters")
+        XCTAssertLessThan(losses.last!, losses.first! * 0.8, "training lowers the loss")
+        configuration.seed = 43
+        let other = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        XCTAssertNotEqual(first, other)
+
+        // Each reader's best unrated book has their parity.
+        let side = first.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
+        let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
+        let top = scorer.topK(readers: first.readerVectors, readerBias: first.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
+        let matching = top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
+        XCTAssertGreaterThanOrEqual(matching, 14, "top book matches the reader's taste for most readers")
+    }
+
+    func testFoldInOfAnUnseenReaderFollowsTheirRatings() {
+        let catalog = TinyCatalog()
+        for objective in Objective.allCases {
+            var configuration = configuration(objective)
+            configuration.epochs = 40
+            configuration.batchSize = 16
+            configuration.learningRate = 0.05
+            let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+            let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
+            let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
+            // A new reader who loved three odd books and disliked an even one.
+            let (vector, bias) = foldIn.solve(ratings: [(1, 5), (3, 5), (7, 4), (4, 1)], items: side)
+            let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
+            let top = scorer.topK(readers: Matrix(rows: 1, columns: vector.count, values: vector), readerBias: [bias], excluded: [[1, 3, 4, 7]], k: 5)[0]
+            XCTAssertGreaterThanOrEqual(top.filter { $0.book % 2 == 1 }.count, 4, "\(objective): folded-in reader gets odd books")
+            XCTAssertFalse(top.contains { [1, 3, 4, 7].contains($0.book) }, "rated books are never recommended")
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import BookrecCore
+import XCTest
+
+final class ScorerTests: XCTestCase {
+    func side(_ vectors: [[Float]], terms: [Float]) -> ItemSide {
+        ItemSide(
+            fused: Matrix(rows: vectors.count, columns: 1), vectors: Matrix(stacking: vectors, columns: vectors[0].count),
+            bookTerms: terms)
+    }
+
+    func testTopKExcludesRatedBooksAndBreaksTiesByBookID() {
+        // Books 0..4 with ids 50, 10, 40, 20, 30; books 1–4 tie exactly.
+        let scorer = Scorer(side: side([[1], [1], [1], [1], [3]], terms: [0, 0, 0, 0, -2]), bookIDs: [50, 10, 40, 20, 30])
+        let reader = Matrix(rows: 1, columns: 1, values: [1])
+        let top = scorer.topK(readers: reader, readerBias: [0], excluded: [[0]], k: 3)[0]
+        XCTAssertEqual(top.map { scorer.bookIDs[$0.book] }, [10, 20, 30], "equal logits rank by ascending id; rated book 0 never appears")
+        XCTAssertEqual(top[0].score, 1 / (1 + exp(-1)), accuracy: 1e-6)
+    }
+
+    func testLogitsEqualTheModelFormula() {
+        var generator = SeededGenerator(seed: 3)
+        let k = 5, books = 70, readers = 130
+        let vectors = (0..<books).map { _ in (0..<k).map { _ in generator.nextGaussian() } }
+        let terms = (0..<books).map { _ in generator.nextGaussian() }
+        let scorer = Scorer(side: side(vectors, terms: terms), bookIDs: Array(0..<books))
+        let readerRows = (0..<readers).map { _ in (0..<k).map { _ in generator.nextGaussian() } }
+        let bias = (0..<readers).map { _ in generator.nextGaussian() }
+        let logits = scorer.logits(readers: Matrix(stacking: readerRows, columns: k), readerBias: bias)
+        for (u, b) in [(0, 0), (129, 69), (64, 3), (77, 65)] {
+            let expected = zip(readerRows[u], vectors[b]).reduce(0) { $0 + $1.0 * $1.1 } + terms[b] + bias[u]
+            XCTAssertEqual(logits[u, b], expected, accuracy: 1e-4)
+        }
+    }
+
+    func testResultsDoNotDependOnHowReadersAreSharded() {
+        var generator = SeededGenerator(seed: 11)
+        let k = 8, books = 300, readers = 200
+        let scorer = Scorer(
+            side: side((0..<books).map { _ in (0..<k).map { _ in generator.nextGaussian() } }, terms: (0..<books).map { _ in generator.nextGaussian() }),
+            bookIDs: Array(0..<books))
+        let readerMatrix = Matrix(stacking: (0..<readers).map { _ in (0..<k).map { _ in generator.nextGaussian() } }, columns: k)
+        let bias = [Float](repeating: 0, count: readers)
+        let excluded = (0..<readers).map { [Int32($0 % books)] }
+        let whole = scorer.topK(readers: readerMatrix, readerBias: bias, excluded: excluded, k: 20)
+        for shardSize in [1, 7, 64, 100] {
+            var sharded: [[ScoredBook]] = []
+            for start in stride(from: 0, to: readers, by: shardSize) {
+                let end = min(start + shardSize, readers)
+                let shard = readerMatrix.gathering(rows: Array(start..<end))
+                sharded += scorer.topK(readers: shard, readerBias: Array(bias[start..<end]), excluded: Array(excluded[start..<end]), k: 20)
+            }
+            XCTAssertEqual(sharded, whole, "shard size \(shardSize) gives bit-identical results")
+        }
+    }
+}
