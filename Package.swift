@@ -41,10 +41,13 @@ let package = Package(
         // Offline evaluation: split, baselines, report (reads data, no store).
         .target(name: "BookrecEvaluation", dependencies: ["BookrecCore", "BookrecData"]),
 
+        // What the three executables share: common options and output helpers.
+        .target(name: "BookrecCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
         .executableTarget(
             name: "bookrec-coordinator",
             dependencies: [
-                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation",
+                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation", "BookrecCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

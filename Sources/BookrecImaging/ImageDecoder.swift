@@ -5,6 +5,7 @@ import Foundation
 /// Why an image could not be decoded; the message is meant for the person who supplied the file.
 public struct ImageDecodingError: Error, CustomStringConvertible, Equatable {
     public let reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String { reason }
 }
 

@@ -73,28 +73,42 @@ public struct Scorer: Sendable {
         return results
     }
 
-    /// True when a should rank above b: a higher logit, or an equal one and a lower book id.
+    func selectTop(logits: Matrix, row: Int, excluded: [Int32], k: Int) -> [ScoredBook] {
+        logits.values.withUnsafeBufferPointer { all in
+            TopKSelector(bookIDs: bookIDs).select(
+                UnsafeBufferPointer(rebasing: all[(row * logits.columns)..<(row * logits.columns + bookCount)]), excluding: excluded, k: k)
+        }
+    }
+}
+
+/// Picks the k highest values of a score row, skipping excluded positions; equal scores rank by
+/// the lower book id, so that the order never depends on how the work was split.
+public struct TopKSelector: Sendable {
+    public let bookIDs: [Int]
+
+    public init(bookIDs: [Int]) {
+        self.bookIDs = bookIDs
+    }
+
     @inline(__always)
     func ranksAbove(_ a: (Int, Float), _ b: (Int, Float)) -> Bool {
         a.1 != b.1 ? a.1 > b.1 : bookIDs[a.0] < bookIDs[b.0]
     }
 
-    func selectTop(logits: Matrix, row: Int, excluded: [Int32], k: Int) -> [ScoredBook] {
+    /// `excluded` lists positions in ascending order.
+    public func select(_ values: UnsafeBufferPointer<Float>, excluding excluded: [Int32], k: Int) -> [ScoredBook] {
         var best: [(Int, Float)] = []
         best.reserveCapacity(k + 1)
         var nextExcluded = 0
-        logits.values.withUnsafeBufferPointer { all in
-            let values = all.baseAddress! + row * logits.columns
-            for b in 0..<bookCount {
-                while nextExcluded < excluded.count && Int(excluded[nextExcluded]) < b { nextExcluded += 1 }
-                if nextExcluded < excluded.count && Int(excluded[nextExcluded]) == b { continue }
-                let candidate = (b, values[b])
-                if best.count == k, let last = best.last, !ranksAbove(candidate, last) { continue }
-                var position = best.count
-                while position > 0 && ranksAbove(candidate, best[position - 1]) { position -= 1 }
-                best.insert(candidate, at: position)
-                if best.count > k { best.removeLast() }
-            }
+        for b in 0..<values.count {
+            while nextExcluded < excluded.count && Int(excluded[nextExcluded]) < b { nextExcluded += 1 }
+            if nextExcluded < excluded.count && Int(excluded[nextExcluded]) == b { continue }
+            let candidate = (b, values[b])
+            if best.count == k, let last = best.last, !ranksAbove(candidate, last) { continue }
+            var position = best.count
+            while position > 0 && ranksAbove(candidate, best[position - 1]) { position -= 1 }
+            best.insert(candidate, at: position)
+            if best.count > k { best.removeLast() }
         }
         return best.map { ScoredBook(book: $0.0, logit: $0.1) }
     }

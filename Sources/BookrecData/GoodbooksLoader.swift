@@ -1,0 +1,270 @@
+import BookrecCore
+import BookrecImaging
+import Foundation
+
+/// What an import read: the good rows, and a problem for every row or file it skipped.
+public struct CatalogImport: Sendable {
+    public var books: [Book] = []
+    public var ratings: [Rating] = []
+    /// Encoded image bytes by book id; each one decoded successfully at import.
+    public var covers: [Int: Data] = [:]
+    public var problems: [InputProblem] = []
+    /// Accepted and rejected rows per file.
+    public var counts: [String: (accepted: Int, rejected: Int)] = [:]
+
+    mutating func count(_ file: String, accepted: Int, rejected: Int) {
+        let current = counts[file] ?? (0, 0)
+        counts[file] = (current.accepted + accepted, current.rejected + rejected)
+    }
+}
+
+/// Reads a folder in the goodbooks layout (see data/goodbooks/README.md). Missing optional files
+/// (tags, genres, descriptions, covers) are reported and the rest imports.
+public struct GoodbooksLoader {
+    public let directory: URL
+    public let imageDecoder: ImageDecoder
+    /// Tags kept per book, by weight; the long tail is mostly noise.
+    public let tagsPerBook: Int
+
+    public init(directory: URL, imageDecoder: ImageDecoder = ImageDecoder(), tagsPerBook: Int = 20) {
+        self.directory = directory
+        self.imageDecoder = imageDecoder
+        self.tagsPerBook = tagsPerBook
+    }
+
+    public func load() -> CatalogImport {
+        var result = CatalogImport()
+        guard let booksCSV = read("books.csv", required: ["book_id", "title", "authors"], into: &result) else { return result }
+        var books = parseBooks(booksCSV, into: &result)
+        let known = Set(books.keys)
+        if let csv = read("book_descriptions.csv", required: ["book_id", "description"], into: &result) {
+            for (id, description) in parseDescriptions(csv, known: known, into: &result) { books[id]?.description = description }
+        }
+        if let tagNames = read("tags.csv", required: ["tag_id", "tag_name"], into: &result),
+           let bookTags = read("book_tags.csv", required: ["book_id", "tag_id", "weight"], into: &result) {
+            for (id, tags) in parseTags(names: tagNames, bookTags: bookTags, known: known, into: &result) { books[id]?.tags = tags }
+        }
+        if let csv = read("book_genres.csv", required: ["book_id", "genres"], into: &result) {
+            for (id, genres) in parseGenres(csv, known: known, into: &result) { books[id]?.genres = genres }
+        }
+        if let csv = read("ratings.csv", required: ["user_id", "book_id", "rating"], into: &result) {
+            result.ratings = RatingsParser.parse(csv, known: known, into: &result)
+        }
+        if let csv = read("covers_manifest.csv", required: ["book_id", "file"], into: &result) {
+            result.covers = loadCovers(csv, known: known, into: &result)
+        }
+        result.books = books.values.sorted { $0.id < $1.id }
+        return result
+    }
+
+    private func read(_ name: String, required: [String], into result: inout CatalogImport) -> CSVReader? {
+        let url = directory.appendingPathComponent(name)
+        guard let data = try? Data(contentsOf: url) else {
+            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file"))
+            return nil
+        }
+        let reader = CSVReader(file: url.path, data: data, requiredColumns: required)
+        result.problems += reader.problems
+        result.count(url.path, accepted: 0, rejected: reader.problems.count)
+        return reader.header.isEmpty || reader.problems.contains(where: { $0.line == 1 || $0.line == nil }) ? nil : reader
+    }
+
+    private func parseBooks(_ csv: CSVReader, into result: inout CatalogImport) -> [Int: Book] {
+        var books: [Int: Book] = [:]
+        let id = csv.column("book_id")!, title = csv.column("title")!, authors = csv.column("authors")!
+        let year = csv.column("original_publication_year"), language = csv.column("language_code"), isbn = csv.column("isbn13")
+        for record in csv.records {
+            let f = record.fields
+            var reason: String?
+            if let bookID = Int(f[id]), bookID > 0 {
+                if books[bookID] != nil {
+                    reason = "duplicate book_id \(bookID)"
+                } else if f[title].trimmingCharacters(in: .whitespaces).isEmpty {
+                    reason = "empty title"
+                } else {
+                    books[bookID] = Book(
+                        id: bookID, title: f[title], authors: f[authors],
+                        year: year.flatMap { Double(f[$0]) }.map { Int($0) }, language: language.map { f[$0] } ?? "",
+                        isbn13: isbn.map { f[$0] } ?? "")
+                }
+            } else {
+                reason = "book_id \"\(f[id])\" is not a positive integer"
+            }
+            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
+            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+        }
+        return books
+    }
+
+    private func parseDescriptions(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: String] {
+        var descriptions: [Int: String] = [:]
+        let id = csv.column("book_id")!, description = csv.column("description")!
+        for record in csv.records {
+            switch knownBook(record.fields[id], known) {
+            case .success(let bookID):
+                descriptions[bookID] = record.fields[description]
+                result.count(csv.file, accepted: 1, rejected: 0)
+            case .failure(let problem):
+                result.problems.append(InputProblem(file: csv.file, line: record.line, reason: problem.description))
+                result.count(csv.file, accepted: 0, rejected: 1)
+            }
+        }
+        return descriptions
+    }
+
+    private func parseTags(names: CSVReader, bookTags: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: [String]] {
+        var tagName: [Int: String] = [:]
+        for record in names.records {
+            if let tagID = Int(record.fields[names.column("tag_id")!]) {
+                tagName[tagID] = record.fields[names.column("tag_name")!]
+                result.count(names.file, accepted: 1, rejected: 0)
+            } else {
+                result.problems.append(InputProblem(file: names.file, line: record.line, reason: "tag_id is not an integer"))
+                result.count(names.file, accepted: 0, rejected: 1)
+            }
+        }
+        var weighted: [Int: [(String, Double)]] = [:]
+        let bookColumn = bookTags.column("book_id")!, tagColumn = bookTags.column("tag_id")!, weightColumn = bookTags.column("weight")!
+        for record in bookTags.records {
+            let f = record.fields
+            var reason: String?
+            switch knownBook(f[bookColumn], known) {
+            case .failure(let problem):
+                reason = problem.description
+            case .success(let bookID):
+                if let tagID = Int(f[tagColumn]), let name = tagName[tagID] {
+                    if let weight = Double(f[weightColumn]), weight >= 0, weight <= 1 {
+                        weighted[bookID, default: []].append((name, weight))
+                    } else {
+                        reason = "weight \"\(f[weightColumn])\" is not a number in 0…1"
+                    }
+                } else {
+                    reason = "unknown tag_id \"\(f[tagColumn])\""
+                }
+            }
+            if let reason { result.problems.append(InputProblem(file: bookTags.file, line: record.line, reason: reason)) }
+            result.count(bookTags.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+        }
+        return weighted.mapValues { tags in
+            tags.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(tagsPerBook).map(\.0)
+        }
+    }
+
+    private func parseGenres(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: [String]] {
+        var genres: [Int: [String]] = [:]
+        let id = csv.column("book_id")!, column = csv.column("genres")!
+        for record in csv.records {
+            var reason: String?
+            switch knownBook(record.fields[id], known) {
+            case .failure(let problem):
+                reason = problem.description
+            case .success(let bookID):
+                if let list = parsePythonStringList(record.fields[column]) {
+                    genres[bookID] = list
+                } else {
+                    reason = "genres \"\(record.fields[column].prefix(60))\" is not a list of quoted names"
+                }
+            }
+            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
+            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+        }
+        return genres
+    }
+
+    private func loadCovers(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: Data] {
+        var covers: [Int: Data] = [:]
+        let id = csv.column("book_id")!, file = csv.column("file")!
+        for record in csv.records {
+            var reason: String?
+            var problemFile = csv.file
+            var problemLine: Int? = record.line
+            switch knownBook(record.fields[id], known) {
+            case .failure(let problem):
+                reason = problem.description
+            case .success(let bookID):
+                let name = record.fields[file]
+                let url = directory.appendingPathComponent("covers").appendingPathComponent(name)
+                if name.contains("/") || name.isEmpty {
+                    reason = "cover file name \"\(name)\" must be a plain file name inside covers/"
+                } else if let bytes = try? Data(contentsOf: url) {
+                    do {
+                        _ = try imageDecoder.decode(bytes)
+                        covers[bookID] = bytes
+                    } catch {
+                        reason = "\(error)"
+                        problemFile = url.path
+                        problemLine = nil
+                    }
+                } else {
+                    reason = "cover file \(url.path) cannot be read"
+                }
+            }
+            if let reason { result.problems.append(InputProblem(file: problemFile, line: problemLine, reason: reason)) }
+            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+        }
+        return covers
+    }
+}
+
+/// Ratings CSV (`user_id,book_id,rating`), shared by the import and `add-ratings`.
+public enum RatingsParser {
+    public static func parse(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Rating] {
+        var ratings: [Rating] = []
+        var firstLine: [Int64: Int] = [:]
+        let user = csv.column("user_id")!, book = csv.column("book_id")!, value = csv.column("rating")!
+        for record in csv.records {
+            let f = record.fields
+            var reason: String?
+            if let userID = Int(f[user]), userID > 0 {
+                switch knownBook(f[book], known) {
+                case .failure(let problem):
+                    reason = problem.description
+                case .success(let bookID):
+                    if let rating = Int(f[value]), (1...5).contains(rating) {
+                        let key = Int64(userID) << 32 | Int64(bookID)
+                        if let first = firstLine[key] {
+                            reason = "duplicate rating of book \(bookID) by user \(userID) (first on line \(first))"
+                        } else {
+                            firstLine[key] = record.line
+                            ratings.append(Rating(user: userID, book: bookID, rating: rating))
+                        }
+                    } else {
+                        reason = "rating \"\(f[value])\" is not an integer from 1 to 5"
+                    }
+                }
+            } else {
+                reason = "user_id \"\(f[user])\" is not a positive integer"
+            }
+            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
+            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+        }
+        return ratings
+    }
+}
+
+struct UnknownBook: Error, CustomStringConvertible {
+    let description: String
+}
+
+func knownBook(_ field: String, _ known: Set<Int>) -> Result<Int, UnknownBook> {
+    guard let id = Int(field) else { return .failure(UnknownBook(description: "book_id \"\(field)\" is not an integer")) }
+    guard known.contains(id) else { return .failure(UnknownBook(description: "unknown book_id \(id)")) }
+    return .success(id)
+}
+
+/// Parses `['A', "B's"]`, the Python list syntax of book_genres.csv.
+func parsePythonStringList(_ text: String) -> [String]? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    guard trimmed.hasPrefix("["), trimmed.hasSuffix("]") else { return nil }
+    var items: [String] = []
+    var characters = Array(trimmed.dropFirst().dropLast())[...]
+    while true {
+        while let first = characters.first, first == " " || first == "," { characters = characters.dropFirst() }
+        guard let quote = characters.first else { return items }
+        guard quote == "'" || quote == "\"" else { return nil }
+        characters = characters.dropFirst()
+        guard let end = characters.firstIndex(of: quote) else { return nil }
+        items.append(String(characters[characters.startIndex..<end]))
+        characters = characters[(end + 1)...]
+    }
+}

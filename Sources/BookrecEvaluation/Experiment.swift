@@ -1,0 +1,134 @@
+import BookrecCore
+import BookrecData
+import BookrecImaging
+import Foundation
+
+/// The offline evaluation of docs/EVALUATION.md: one split, every baseline and bookrec's
+/// ablation, hyper-parameters chosen on the validation split.
+public struct Experiment {
+    public var seed: UInt64 = 2024
+    /// Shortens training for a quick look (tests, smoke runs); the report says so.
+    public var quick = false
+    public var log: (String) -> Void = { _ in }
+
+    public init() {}
+
+    public struct Report {
+        public var rows: [EvaluationRow]
+        public var notes: [String]
+        public var warmReaders: Int
+        public var coldReaders: Int
+        public var split: EvaluationSplit
+    }
+
+    public func run(catalog: CatalogImport) throws -> Report {
+        let started = Date()
+        let books = catalog.books
+        log("encoding \(books.count) books (\(catalog.covers.count) covers)")
+        let textEncoder = HashingTextEncoder.fitted(on: books.map(\.text))
+        let text = textEncoder.encode(books.map(\.text))
+        let coverEncoder = GridCoverEncoder()
+        var cover = Matrix(rows: books.count, columns: coverEncoder.dimension)
+        let decoder = ImageDecoder()
+        for (b, book) in books.enumerated() {
+            guard let bytes = catalog.covers[book.id] else { continue }
+            cover.setRow(b, coverEncoder.vector(for: try decoder.decode(bytes)))
+        }
+        let features = BookFeatures(text: text, cover: cover)
+        let split = EvaluationSplit(ratings: catalog.ratings, seed: seed)
+        let data = IndexedData(bookIDs: books.map(\.id), training: split.training)
+        let evaluator = Evaluator(data: data, split: split)
+        log("split: \(split.training.count) training, \(split.validation.count) validation, \(split.warmTest.count) warm test, \(split.coldTest.count) cold test ratings; \(evaluator.warmReaderCount) warm and \(evaluator.coldReaderCount) cold test readers")
+
+        var rows: [EvaluationRow] = []
+        var notes: [String] = []
+        func evaluate(_ ranker: Ranker, warm: Bool = true, cold: Bool, since start: Date) {
+            var row = EvaluationRow(name: ranker.name)
+            if warm { row.warm = evaluator.warm(ranker) }
+            if cold { row.cold = evaluator.cold(ranker) }
+            row.rmse = evaluator.rmse(ranker)
+            row.seconds = Date().timeIntervalSince(start)
+            log(String(format: "%@: warm NDCG@10 %.4f, cold NDCG@10 %@ (%.0f s)", ranker.name, row.warm?.ndcg10 ?? .nan, row.cold.map { String(format: "%.4f", $0.ndcg10) } ?? "n/a", row.seconds))
+            rows.append(row)
+        }
+        /// Fits each candidate, keeps the best on validation NDCG@10 (a sample of 4,000 readers).
+        func tuned<R: Ranker>(_ label: String, _ candidates: [(String, () -> R)]) -> R {
+            var best: (R, Double, String)?
+            for (setting, make) in candidates {
+                let ranker = make()
+                let score = evaluator.warm(ranker, onValidation: true, readerLimit: 4000).ndcg10
+                log(String(format: "  %@ %@: validation NDCG@10 %.4f", label, setting, score))
+                if best == nil || score > best!.1 { best = (ranker, score, setting) }
+            }
+            if candidates.count > 1 { notes.append("\(label): chose \(best!.2) on validation NDCG@10 (\(String(format: "%.4f", best!.1))) among \(candidates.map(\.0).joined(separator: ", ")).") }
+            return best!.0
+        }
+
+        var start = Date()
+        evaluate(RandomRanker(books: books.count, seed: seed), cold: true, since: start)
+        start = Date()
+        evaluate(PopularityRanker(data), cold: false, since: start)
+        start = Date()
+        evaluate(BiasRanker(data), cold: false, since: start)
+        start = Date()
+        evaluate(ItemKNNRanker(data), cold: false, since: start)
+        start = Date()
+        let epochsMF = quick ? 3 : 30
+        evaluate(
+            tuned("BPR-MF", [0.002, 0.01].map { regularization in
+                ("regularization \(regularization)", { BPRMatrixFactorization(data, epochs: epochsMF, regularization: Float(regularization), seed: seed) })
+            }), cold: false, since: start)
+        start = Date()
+        var contentFeatures = Matrix(rows: books.count, columns: text.columns + cover.columns)
+        for b in 0..<books.count { contentFeatures.setRow(b, text.row(b) + cover.row(b).map { $0 * 0.5 }) }
+        evaluate(ContentProfileRanker(data, content: contentFeatures), cold: true, since: start)
+
+        var base = ModelConfiguration()
+        base.seed = seed
+        if quick { base.epochs = 2 }
+        func bookrec(_ name: String, _ change: (inout ModelConfiguration) -> Void) -> BookrecRanker {
+            var configuration = base
+            change(&configuration)
+            return BookrecRanker(name: name, configuration: configuration, data: data, features: features)
+        }
+        start = Date()
+        let main = tuned("bookrec", [Float(0.002), 0.02].map { regularization in
+            ("reader regularisation \(regularization)", { bookrec("bookrec: fused, personalised (BPR)") { $0.readerRegularization = regularization } })
+        })
+        base = main.configuration
+        evaluate(main, cold: true, since: start)
+        for (name, change) in [
+            ("bookrec: text only, personalised", { (c: inout ModelConfiguration) in c.modalities = .text }),
+            ("bookrec: cover only, personalised", { (c: inout ModelConfiguration) in c.modalities = .cover }),
+            ("bookrec: fused, not personalised (seed head)", { (c: inout ModelConfiguration) in c.personalised = false }),
+            ("bookrec: text only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .text }),
+            ("bookrec: cover only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .cover }),
+            ("bookrec: fused, personalised, no collaborative residual", { (c: inout ModelConfiguration) in c.collaborativeResidual = false }),
+            ("bookrec: fused, personalised, MSE objective", { (c: inout ModelConfiguration) in c.objective = .mse }),
+        ] as [(String, (inout ModelConfiguration) -> Void)] {
+            start = Date()
+            evaluate(bookrec(name, change), cold: true, since: start)
+        }
+        notes.append(String(format: "Total wall time %.0f s.", Date().timeIntervalSince(started)))
+        return Report(rows: rows, notes: notes, warmReaders: evaluator.warmReaderCount, coldReaders: evaluator.coldReaderCount, split: split)
+    }
+}
+
+extension Experiment.Report {
+    /// The Markdown table of docs/EVALUATION.md.
+    public var markdown: String {
+        func f(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "–" }
+        var lines = [
+            "| model | warm Recall@20 | warm NDCG@10 | warm HR@10 | warm MAP@10 | warm Cov@10 | cold Recall@10 | cold NDCG@10 | cold HR@10 | RMSE | time (s) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in rows {
+            lines.append(
+                "| \(row.name) | \(f(row.warm?.recall20)) | \(f(row.warm?.ndcg10)) | \(f(row.warm?.hitRate10)) | \(f(row.warm?.map10)) | \(f(row.warm?.coverage10)) | \(f(row.cold?.recall10)) | \(f(row.cold?.ndcg10)) | \(f(row.cold?.hitRate10)) | \(f(row.rmse)) | \(String(format: "%.0f", row.seconds)) |")
+        }
+        lines.append("")
+        lines.append("Split: \(split.training.count) training, \(split.validation.count) validation, \(split.warmTest.count) warm-test and \(split.coldTest.count) cold-test ratings (\(split.coldBooks.count) cold books); \(warmReaders) warm-test readers, \(coldReaders) cold-test readers.")
+        lines += notes.map { "- \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,260 @@
+import BookrecCore
+import Foundation
+
+/// Dense indices for readers and books, and the training interactions in them.
+public struct IndexedData: Sendable {
+    public let bookIDs: [Int]
+    public let bookIndex: [Int: Int]
+    public let readerIDs: [Int]
+    public let readerIndex: [Int: Int]
+    public let interactions: Interactions
+
+    public init(bookIDs: [Int], training: [Rating]) {
+        self.bookIDs = bookIDs
+        bookIndex = Dictionary(uniqueKeysWithValues: bookIDs.enumerated().map { ($1, $0) })
+        readerIDs = Array(Set(training.map(\.user))).sorted()
+        readerIndex = Dictionary(uniqueKeysWithValues: readerIDs.enumerated().map { ($1, $0) })
+        let ri = readerIndex, bi = bookIndex
+        interactions = Interactions(
+            readers: readerIDs.count, books: bookIDs.count,
+            triples: training.map { (ri[$0.user]!, bi[$0.book]!, Float($0.rating)) })
+    }
+}
+
+/// Anything that scores every book for a batch of readers (dense reader indices).
+public protocol Ranker {
+    var name: String { get }
+    /// readers × books scores; higher is better.
+    func scores(readers: [Int]) -> Matrix
+    /// A predicted rating on the 1…5 scale, for the models that make one.
+    func predictedRating(reader: Int, book: Int) -> Double?
+}
+
+extension Ranker {
+    public func predictedRating(reader: Int, book: Int) -> Double? { nil }
+}
+
+/// The same list for everyone: books by number of training ratings.
+public struct PopularityRanker: Ranker {
+    public let name = "popularity"
+    let counts: [Float]
+    public init(_ data: IndexedData) {
+        counts = data.interactions.ratingCounts().map(Float.init)
+    }
+    public func scores(readers: [Int]) -> Matrix {
+        Matrix(rows: readers.count, columns: counts.count, values: Array(Array(repeating: counts, count: readers.count).joined()))
+    }
+}
+
+/// Random scores from a fixed seed, the floor of the cold protocol.
+public struct RandomRanker: Ranker {
+    public let name = "random"
+    let books: Int
+    let seed: UInt64
+    public init(books: Int, seed: UInt64) {
+        self.books = books
+        self.seed = seed
+    }
+    public func scores(readers: [Int]) -> Matrix {
+        var generator = SeededGenerator(seed: seed &+ UInt64(readers.first ?? 0))
+        return Matrix(rows: readers.count, columns: books, values: (0..<(readers.count * books)).map { _ in Float.random(in: 0..<1, using: &generator) })
+    }
+}
+
+/// r ≈ μ + b_u + b_i, fitted by alternating regularised means; ranks by b_i.
+public struct BiasRanker: Ranker {
+    public let name = "bias model"
+    let mean: Float
+    let readerBias: [Float]
+    let bookBias: [Float]
+
+    public init(_ data: IndexedData, regularization: Float = 5, iterations: Int = 10) {
+        let ix = data.interactions
+        mean = ix.rating.reduce(0, +) / Float(max(ix.count, 1))
+        var readerBias = [Float](repeating: 0, count: ix.readers)
+        var bookBias = [Float](repeating: 0, count: ix.books)
+        for _ in 0..<iterations {
+            var sums = [Float](repeating: 0, count: ix.books), counts = [Float](repeating: 0, count: ix.books)
+            for i in 0..<ix.count {
+                sums[Int(ix.book[i])] += ix.rating[i] - mean - readerBias[Int(ix.reader[i])]
+                counts[Int(ix.book[i])] += 1
+            }
+            for b in 0..<ix.books { bookBias[b] = sums[b] / (counts[b] + regularization) }
+            var readerSums = [Float](repeating: 0, count: ix.readers), readerCounts = [Float](repeating: 0, count: ix.readers)
+            for i in 0..<ix.count {
+                readerSums[Int(ix.reader[i])] += ix.rating[i] - mean - bookBias[Int(ix.book[i])]
+                readerCounts[Int(ix.reader[i])] += 1
+            }
+            for u in 0..<ix.readers { readerBias[u] = readerSums[u] / (readerCounts[u] + regularization) }
+        }
+        self.readerBias = readerBias
+        self.bookBias = bookBias
+    }
+
+    public func scores(readers: [Int]) -> Matrix {
+        Matrix(rows: readers.count, columns: bookBias.count, values: Array(Array(repeating: bookBias, count: readers.count).joined()))
+    }
+
+    public func predictedRating(reader: Int, book: Int) -> Double? {
+        Double(min(max(mean + readerBias[reader] + bookBias[book], 1), 5))
+    }
+}
+
+/// Item-based k nearest neighbours on binary co-rating, cosine similarity.
+public struct ItemKNNRanker: Ranker {
+    public let name = "item-kNN"
+    let neighbours: [[(Int32, Float)]]
+    let booksByReader: [[Int32]]
+    let books: Int
+
+    public init(_ data: IndexedData, neighbourCount: Int = 100) {
+        let ix = data.interactions
+        let n = ix.books
+        var cooccurrence = [Float](repeating: 0, count: n * n)
+        cooccurrence.withUnsafeMutableBufferPointer { counts in
+            for list in ix.booksByReader {
+                for a in list {
+                    let row = Int(a) * n
+                    for b in list where b != a { counts[row + Int(b)] += 1 }
+                }
+            }
+        }
+        let norms = ix.ratingCounts().map { Float($0).squareRoot() }
+        var neighbours = [[(Int32, Float)]](repeating: [], count: n)
+        for a in 0..<n where norms[a] > 0 {
+            var row: [(Int32, Float)] = []
+            for b in 0..<n where cooccurrence[a * n + b] > 0 {
+                row.append((Int32(b), cooccurrence[a * n + b] / (norms[a] * norms[b])))
+            }
+            row.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
+            neighbours[a] = Array(row.prefix(neighbourCount))
+        }
+        self.neighbours = neighbours
+        booksByReader = ix.booksByReader
+        books = n
+    }
+
+    public func scores(readers: [Int]) -> Matrix {
+        var result = Matrix(rows: readers.count, columns: books)
+        for (r, reader) in readers.enumerated() {
+            for a in booksByReader[reader] {
+                for (b, similarity) in neighbours[Int(a)] { result[r, Int(b)] += similarity }
+            }
+        }
+        return result
+    }
+}
+
+/// Matrix factorisation trained with BPR by SGD, with an item bias: the collaborative baseline.
+public struct BPRMatrixFactorization: Ranker {
+    public let name = "BPR-MF"
+    let readers: Matrix
+    let scorer: Scorer
+
+    public init(_ data: IndexedData, factors: Int = 64, epochs: Int = 30, learningRate: Float = 0.05, regularization: Float = 0.005, seed: UInt64) {
+        let ix = data.interactions
+        var generator = SeededGenerator(seed: seed)
+        var p = Matrix(rows: ix.readers, columns: factors, values: (0..<(ix.readers * factors)).map { _ in generator.nextGaussian() * 0.1 })
+        var q = Matrix(rows: ix.books, columns: factors, values: (0..<(ix.books * factors)).map { _ in generator.nextGaussian() * 0.1 })
+        var bias = [Float](repeating: 0, count: ix.books)
+        var order = Array(0..<ix.count)
+        for _ in 0..<epochs {
+            order.shuffle(using: &generator)
+            for i in order {
+                let u = Int(ix.reader[i]), a = Int(ix.book[i])
+                var b = Int.random(in: 0..<ix.books, using: &generator)
+                while ix.hasRated(reader: u, book: b) { b = Int.random(in: 0..<ix.books, using: &generator) }
+                p.values.withUnsafeMutableBufferPointer { pv in
+                    q.values.withUnsafeMutableBufferPointer { qv in
+                        let pu = pv.baseAddress! + u * factors, qa = qv.baseAddress! + a * factors, qb = qv.baseAddress! + b * factors
+                        var margin = bias[a] - bias[b]
+                        for f in 0..<factors { margin += pu[f] * (qa[f] - qb[f]) }
+                        let g = 1 - sigmoid(margin)  // ascent on log σ(margin)
+                        for f in 0..<factors {
+                            let pf = pu[f]
+                            pu[f] += learningRate * (g * (qa[f] - qb[f]) - regularization * pf)
+                            qa[f] += learningRate * (g * pf - regularization * qa[f])
+                            qb[f] += learningRate * (-g * pf - regularization * qb[f])
+                        }
+                        bias[a] += learningRate * (g - regularization * bias[a])
+                        bias[b] += learningRate * (-g - regularization * bias[b])
+                    }
+                }
+            }
+        }
+        readers = p
+        scorer = Scorer(side: ItemSide(fused: Matrix(rows: ix.books, columns: 0), vectors: q, bookTerms: bias), bookIDs: data.bookIDs)
+    }
+
+    public func scores(readers batch: [Int]) -> Matrix {
+        scorer.logits(readers: readers.gathering(rows: batch), readerBias: [Float](repeating: 0, count: batch.count))
+    }
+}
+
+/// A reader's profile is the mean content vector of the books they rated 4 or more (all their
+/// books if none); books are ranked by cosine with it. No collaborative signal at all.
+public struct ContentProfileRanker: Ranker {
+    public let name = "content-only profile"
+    let content: Matrix  // books × D, rows L2-normalised
+    let booksByReader: [[Int32]]
+    let likedByReader: [[Int32]]
+
+    public init(_ data: IndexedData, content: Matrix) {
+        var normalised = content
+        for b in 0..<content.rows {
+            var row = content.row(b)
+            normalize(&row)
+            normalised.setRow(b, row)
+        }
+        self.content = normalised
+        booksByReader = data.interactions.booksByReader
+        var liked = [[Int32]](repeating: [], count: data.interactions.readers)
+        for i in 0..<data.interactions.count where data.interactions.rating[i] >= 4 {
+            liked[Int(data.interactions.reader[i])].append(data.interactions.book[i])
+        }
+        likedByReader = liked
+    }
+
+    public func scores(readers: [Int]) -> Matrix {
+        var profiles = Matrix(rows: readers.count, columns: content.columns)
+        for (r, reader) in readers.enumerated() {
+            let books = likedByReader[reader].isEmpty ? booksByReader[reader] : likedByReader[reader]
+            var profile = [Float](repeating: 0, count: content.columns)
+            for b in books {
+                for j in 0..<content.columns { profile[j] += content[Int(b), j] }
+            }
+            normalize(&profile)
+            profiles.setRow(r, profile)
+        }
+        return multiply(profiles, content, transposeB: true)
+    }
+}
+
+/// bookrec's model: logits p_u·q_b + wᵀh_b + c (+ β_u for ratings).
+public struct BookrecRanker: Ranker {
+    public let name: String
+    public let configuration: ModelConfiguration
+    let parameters: ModelParameters
+    let scorer: Scorer
+
+    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures) {
+        self.name = name
+        self.configuration = configuration
+        parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions)
+        let side = parameters.itemSide(
+            features, modalities: configuration.modalities,
+            residualRows: configuration.collaborativeResidual ? Array(0..<features.count) : [Int?](repeating: nil, count: features.count))
+        scorer = Scorer(side: side, bookIDs: data.bookIDs)
+    }
+
+    public func scores(readers: [Int]) -> Matrix {
+        scorer.logits(readers: parameters.readerVectors.gathering(rows: readers), readerBias: readers.map { parameters.readerBias[$0] })
+    }
+
+    public func predictedRating(reader: Int, book: Int) -> Double? {
+        guard configuration.objective == .mse else { return nil }
+        var logit = scorer.bookTerms[book] + parameters.readerBias[reader]
+        for f in 0..<scorer.items.columns { logit += parameters.readerVectors[reader, f] * scorer.items[book, f] }
+        return 1 + 4 * Double(sigmoid(logit))
+    }
+}

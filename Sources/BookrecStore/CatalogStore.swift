@@ -1,0 +1,133 @@
+import BookrecCore
+import Foundation
+import GRDB
+
+/// How an import changed the store.
+public struct ImportSummary: Equatable, Sendable {
+    public var booksAdded = 0
+    public var booksChanged = 0
+    public var coversAdded = 0
+    public var coversChanged = 0
+    public var ratingsAdded = 0
+    public var ratingsChanged = 0
+    public var unchanged = 0
+
+    public init(
+        booksAdded: Int = 0, booksChanged: Int = 0, coversAdded: Int = 0, coversChanged: Int = 0,
+        ratingsAdded: Int = 0, ratingsChanged: Int = 0, unchanged: Int = 0
+    ) {
+        self.booksAdded = booksAdded
+        self.booksChanged = booksChanged
+        self.coversAdded = coversAdded
+        self.coversChanged = coversChanged
+        self.ratingsAdded = ratingsAdded
+        self.ratingsChanged = ratingsChanged
+        self.unchanged = unchanged
+    }
+}
+
+/// The catalog as the model needs it.
+public struct StoredCatalog: Sendable {
+    public var books: [Book]
+    public var ratings: [Rating]
+    /// Content hash of each book's cover, for the books that have one.
+    public var coverHashes: [Int: String]
+}
+
+extension Store {
+    /// Adds or updates books, covers and ratings in one transaction; rows that are already
+    /// stored as given are left alone, so importing the same data twice changes nothing.
+    public func importCatalog(books: [Book], covers: [Int: Data], ratings: [Rating]) throws -> ImportSummary {
+        try write("importing the catalog") { db in
+            var summary = ImportSummary()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            let existingHashes = try Dictionary(
+                Row.fetchAll(db, sql: "SELECT id, title, authors, year, language, isbn13, description, tags, genres FROM book").map {
+                    (Int($0["id"] as Int64), Self.book(from: $0))
+                }, uniquingKeysWith: { a, _ in a })
+            for book in books {
+                if let existing = existingHashes[book.id] {
+                    if existing == book { summary.unchanged += 1; continue }
+                    summary.booksChanged += 1
+                } else {
+                    summary.booksAdded += 1
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO book (id, title, authors, year, language, isbn13, description, tags, genres, textHash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET title = excluded.title, authors = excluded.authors, year = excluded.year,
+                          language = excluded.language, isbn13 = excluded.isbn13, description = excluded.description,
+                          tags = excluded.tags, genres = excluded.genres, textHash = excluded.textHash
+                        """,
+                    arguments: [
+                        book.id, book.title, book.authors, book.year, book.language, book.isbn13, book.description,
+                        String(decoding: try encoder.encode(book.tags), as: UTF8.self),
+                        String(decoding: try encoder.encode(book.genres), as: UTF8.self), book.textHash,
+                    ])
+            }
+            let coverHashes = try Dictionary(
+                Row.fetchAll(db, sql: "SELECT bookId, contentHash FROM cover").map { (Int($0["bookId"] as Int64), $0["contentHash"] as String) },
+                uniquingKeysWith: { a, _ in a })
+            for (bookID, bytes) in covers.sorted(by: { $0.key < $1.key }) {
+                let hash = contentHash([UInt8](bytes))
+                if let existing = coverHashes[bookID] {
+                    if existing == hash { summary.unchanged += 1; continue }
+                    summary.coversChanged += 1
+                } else {
+                    summary.coversAdded += 1
+                }
+                try db.execute(
+                    sql: "INSERT INTO cover (bookId, bytes, contentHash) VALUES (?, ?, ?) ON CONFLICT(bookId) DO UPDATE SET bytes = excluded.bytes, contentHash = excluded.contentHash",
+                    arguments: [bookID, bytes, hash])
+            }
+            let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO rating (userId, bookId, rating) VALUES (?, ?, ?)")
+            let update = try db.makeStatement(sql: "UPDATE rating SET rating = ? WHERE userId = ? AND bookId = ? AND rating != ?")
+            for rating in ratings {
+                try insert.execute(arguments: [rating.user, rating.book, rating.rating])
+                if db.changesCount == 1 {
+                    summary.ratingsAdded += 1
+                    continue
+                }
+                try update.execute(arguments: [rating.rating, rating.user, rating.book, rating.rating])
+                if db.changesCount == 1 { summary.ratingsChanged += 1 } else { summary.unchanged += 1 }
+            }
+            return summary
+        }
+    }
+
+    public func loadCatalog() throws -> StoredCatalog {
+        try read { db in
+            let books = try Row.fetchAll(db, sql: "SELECT * FROM book ORDER BY id").map(Self.book(from:))
+            let ratings = try Row.fetchAll(db, sql: "SELECT userId, bookId, rating FROM rating ORDER BY userId, bookId").map {
+                Rating(user: $0["userId"], book: $0["bookId"], rating: $0["rating"])
+            }
+            let covers = try Dictionary(
+                Row.fetchAll(db, sql: "SELECT bookId, contentHash FROM cover").map { (Int($0["bookId"] as Int64), $0["contentHash"] as String) },
+                uniquingKeysWith: { a, _ in a })
+            return StoredCatalog(books: books, ratings: ratings, coverHashes: covers)
+        }
+    }
+
+    /// The encoded bytes of a book's cover, if it has one.
+    public func coverBytes(bookID: Int) throws -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM cover WHERE bookId = ?", arguments: [bookID]) }
+    }
+
+    public func books(ids: [Int]) throws -> [Book] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM book WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY id", arguments: StatementArguments(ids))
+                .map(Self.book(from:))
+        }
+    }
+
+    static func book(from row: Row) -> Book {
+        let decoder = JSONDecoder()
+        return Book(
+            id: row["id"], title: row["title"], authors: row["authors"], year: row["year"], language: row["language"],
+            isbn13: row["isbn13"], description: row["description"],
+            tags: (try? decoder.decode([String].self, from: Data((row["tags"] as String).utf8))) ?? [],
+            genres: (try? decoder.decode([String].self, from: Data((row["genres"] as String).utf8))) ?? [])
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecData
+import BookrecStore
+import Foundation
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Imports books, ratings, tags, genres, descriptions and covers into the store.",
+        discussion: """
+            Reads a folder in the goodbooks layout (see data/goodbooks/README.md). Bad rows and files are \
+            reported as file:line: reason and skipped; the rest is imported. Importing the same data twice \
+            changes nothing. Exits 0 when something was imported, even if some rows were rejected.
+            """)
+
+    @Option(help: ArgumentHelp("Folder with books.csv, ratings.csv and the rest.", valueName: "dir"))
+    var data = "data/goodbooks"
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() throws {
+        let directory = URL(fileURLWithPath: data)
+        guard FileManager.default.fileExists(atPath: directory.appendingPathComponent("books.csv").path) else {
+            throw ValidationError("no books.csv in \(directory.path)")
+        }
+        let catalog = GoodbooksLoader(directory: directory).load()
+        if !catalog.problems.isEmpty {
+            printError("\(catalog.problems.count) rows or files skipped:")
+            reportProblems(catalog.problems)
+        }
+        for (file, count) in catalog.counts.sorted(by: { $0.key < $1.key }) {
+            printError("\(URL(fileURLWithPath: file).lastPathComponent): \(count.accepted) accepted, \(count.rejected) rejected")
+        }
+        guard !catalog.books.isEmpty else { throw ValidationError("no book could be imported from \(directory.path)") }
+        let store = try Store(path: storeOptions.path)
+        let summary = try store.importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
+        print("imported into \(store.path): \(summary.booksAdded) books added, \(summary.booksChanged) changed; \(summary.coversAdded) covers added, \(summary.coversChanged) changed; \(summary.ratingsAdded) ratings added, \(summary.ratingsChanged) changed; \(summary.unchanged) rows unchanged")
+    }
+}
