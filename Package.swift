@@ -41,30 +41,37 @@ let package = Package(
         // Offline evaluation: split, baselines, report (reads data, no store).
         .target(name: "BookrecEvaluation", dependencies: ["BookrecCore", "BookrecData"]),
 
+        // The distributed run: generations, encode and score jobs, the worker loop.
+        .target(
+            name: "BookrecPipeline",
+            dependencies: ["BookrecCore", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet"]),
         // What the three executables share: common options and output helpers.
         .target(name: "BookrecCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .executableTarget(
             name: "bookrec-coordinator",
             dependencies: [
-                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation", "BookrecCLI",
+                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation", "BookrecCLI", "BookrecPipeline", "BookrecQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "bookrec-worker",
             dependencies: [
-                "BookrecCore", "BookrecStore",
+                "BookrecCore", "BookrecStore", "BookrecImaging", "BookrecPipeline", "BookrecQueue", "BookrecCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "bookrec-query",
             dependencies: [
-                "BookrecCore", "BookrecStore",
+                "BookrecCore", "BookrecStore", "BookrecQueue", "BookrecCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "bookrec-bench",
-            dependencies: ["BookrecCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "BookrecCore", "BookrecMiniLM", "BookrecEfficientNet", "BookrecImaging", "COpenBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .testTarget(name: "BookrecCoreTests", dependencies: ["BookrecCore"]),
         .testTarget(name: "BookrecImagingTests", dependencies: ["BookrecImaging"]),

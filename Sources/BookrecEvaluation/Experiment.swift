@@ -89,7 +89,7 @@ public struct Experiment {
         func bookrec(_ name: String, _ change: (inout ModelConfiguration) -> Void) -> BookrecRanker {
             var configuration = base
             change(&configuration)
-            return BookrecRanker(name: name, configuration: configuration, data: data, features: features)
+            return BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
         }
         start = Date()
         let main = tuned("bookrec", [Float(0.002), 0.02].map { regularization in

@@ -237,10 +237,13 @@ public struct BookrecRanker: Ranker {
     let parameters: ModelParameters
     let scorer: Scorer
 
-    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures) {
+    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures, log: (String) -> Void = { _ in }) {
         self.name = name
         self.configuration = configuration
-        parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions)
+        let started = Date()
+        parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
+            log(String(format: "  %@: epoch %d loss %.4f (%.0f s)", name, epoch, loss, Date().timeIntervalSince(started)))
+        }
         let side = parameters.itemSide(
             features, modalities: configuration.modalities,
             residualRows: configuration.collaborativeResidual ? Array(0..<features.count) : [Int?](repeating: nil, count: features.count))

@@ -131,3 +131,17 @@ extension Store {
             genres: (try? decoder.decode([String].self, from: Data((row["genres"] as String).utf8))) ?? [])
     }
 }
+
+extension Store {
+    /// Content hashes of the covers of these books (books without a cover are absent).
+    public func coverHashes(bookIDs: [Int]) throws -> [Int: String] {
+        try read { db in
+            var result: [Int: String] = [:]
+            let statement = try db.makeStatement(sql: "SELECT contentHash FROM cover WHERE bookId = ?")
+            for id in bookIDs {
+                if let hash = try String.fetchOne(statement, arguments: [id]) { result[id] = hash }
+            }
+            return result
+        }
+    }
+}

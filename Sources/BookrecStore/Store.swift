@@ -58,11 +58,11 @@ public final class Store: @unchecked Sendable {
 extension Array where Element == Float {
     /// Float32 bytes in the machine's order, the on-disk form of every vector; every platform
     /// Swift and OpenBLAS serve here (x86-64, arm64) is little-endian.
-    var blob: Data {
+    public var blob: Data {
         withUnsafeBufferPointer { Data(buffer: $0) }
     }
 
-    init(blob: Data) {
+    public init(blob: Data) {
         self = [Float](unsafeUninitializedCapacity: blob.count / 4) { buffer, count in
             count = blob.copyBytes(to: buffer) / 4
         }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A reader vector solved in closed form against fixed item vectors (SPEC: fold-in), so that a
 /// reader who was not in training, or has new ratings, is served without retraining.
-public struct FoldIn: Sendable {
+public struct FoldIn: Codable, Sendable {
     public let objective: Objective
     public let regularization: Float
     /// For BPR: the margin a rated book should have over the average book, measured on the

@@ -1,0 +1,177 @@
+import BookrecCore
+import BookrecQueue
+import BookrecStore
+import Foundation
+
+/// Why a run stopped without activating its generation.
+public struct RunFailure: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The coordinator's `run`: plan, publish, fan in, train, publish, fan in, activate.
+/// Shards already done in an interrupted generation with the same configuration are not redone.
+public final class GenerationRunner {
+    public struct Timings: Sendable {
+        public var encode: TimeInterval = 0
+        public var train: TimeInterval = 0
+        public var score: TimeInterval = 0
+        public var total: TimeInterval = 0
+    }
+
+    let store: Store
+    let url: AMQPURL
+    let topology: Topology
+    let configuration: RunConfiguration
+    let modelsDirectory: URL
+    let progress: ProgressReporter
+    let log: (String) -> Void
+    /// Waiting with no shard finishing for this long ends the run with an error.
+    public var stallTimeout: TimeInterval = 3600
+
+    public init(
+        store: Store, url: AMQPURL, topology: Topology, configuration: RunConfiguration, modelsDirectory: URL,
+        progress: ProgressReporter, log: @escaping (String) -> Void
+    ) {
+        self.store = store
+        self.url = url
+        self.topology = topology
+        self.configuration = configuration
+        self.modelsDirectory = modelsDirectory
+        self.progress = progress
+        self.log = log
+    }
+
+    /// Runs (or resumes) a full generation and activates it. Returns its id and phase times.
+    public func run() throws -> (generationID: Int, timings: Timings) {
+        let started = Date()
+        var timings = Timings()
+        let catalog = try store.loadCatalog()
+        guard !catalog.books.isEmpty else { throw RunFailure(description: "the store \(store.path) has no books; run `bookrec-coordinator import` first") }
+        let generationID = try resumeOrCreateGeneration(books: catalog.books)
+        let publisher = try Publisher(url: url, topology: topology, events: { [log] in log("\($0)") })
+        defer { publisher.close() }
+
+        var phaseStart = Date()
+        try runPhase(.encode, generationID: generationID, ids: catalog.books.map(\.id), shardSize: configuration.encodeShardSize, publisher: publisher)
+        timings.encode = Date().timeIntervalSince(phaseStart)
+
+        phaseStart = Date()
+        if try store.blob(generationID: generationID, name: ModelBlob.parameters) == nil {
+            let encoders = try EncoderSet(configuration: configuration, generationID: generationID, store: store, modelsDirectory: modelsDirectory)
+            try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders).build { [log] in log($0) }
+        } else {
+            log("generation \(generationID): model already trained, resuming")
+        }
+        timings.train = Date().timeIntervalSince(phaseStart)
+
+        phaseStart = Date()
+        let readers = Array(Set(catalog.ratings.map(\.user))).sorted()
+        try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize, publisher: publisher)
+        timings.score = Date().timeIntervalSince(phaseStart)
+
+        try store.activate(generationID)
+        timings.total = Date().timeIntervalSince(started)
+        return (generationID, timings)
+    }
+
+    private func resumeOrCreateGeneration(books: [Book]) throws -> Int {
+        let wanted = configuration.encoded()
+        if let unfinished = try store.unfinishedGeneration() {
+            if unfinished.configuration == wanted {
+                log("resuming generation \(unfinished.id)")
+                return unfinished.id
+            }
+            log("generation \(unfinished.id) was left unfinished with another configuration; marking it failed")
+            try store.markGeneration(unfinished.id, state: .failed)
+        }
+        let id = try store.createGeneration(kind: "full", parentID: try store.activeGenerationID(), configuration: wanted)
+        if configuration.textEncoder == .hashing {
+            let idf = HashingTextEncoder.fitted(on: books.map(\.text), dimension: configuration.hashingDimension).inverseDocumentFrequency!
+            try store.saveBlob(generationID: id, name: ModelBlob.textIDF, bytes: idf.blob)
+        }
+        log("generation \(id) created")
+        return id
+    }
+
+    /// Publishes every shard of a phase that is not done and waits until all are.
+    private func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int, publisher: Publisher) throws {
+        try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
+        let planned = try store.shards(generationID: generationID, kind: kind)
+        let pending = planned.filter { $0.state != .done }
+        if !pending.isEmpty {
+            try store.requeueShards(generationID: generationID, kind: kind, indices: pending.map(\.index))
+            for shard in pending {
+                let job = JobMessage(
+                    jobID: "g\(generationID)-\(kind.rawValue)-\(shard.index)", generation: generationID,
+                    kind: JobMessage.Kind(rawValue: kind.rawValue)!, shard: .init(index: shard.index, ids: shard.ids), attempt: shard.attempts + 1)
+                try publisher.publish(job, on: topology)
+            }
+            try publisher.waitForConfirms()
+        }
+        log("\(kind.rawValue): \(planned.count - pending.count) of \(planned.count) shards already done, \(pending.count) published")
+        try waitForPhase(kind, generationID: generationID, total: planned.count, publisher: publisher)
+    }
+
+    private func waitForPhase(_ kind: JobKind, generationID: Int, total: Int, publisher: Publisher) throws {
+        var lastDone = -1
+        var lastChange = Date()
+        while true {
+            let shards = try store.shards(generationID: generationID, kind: kind)
+            let done = shards.filter { $0.state == .done }.count
+            let failed = shards.filter { $0.state == .failed }
+            progress.update(phase: kind.rawValue, done: done, total: total)
+            if !failed.isEmpty {
+                progress.finish()
+                let names = failed.map { "\(kind.rawValue) shard \($0.index): \($0.error ?? "failed")" }
+                throw RunFailure(description: "generation \(generationID) not activated; dead-lettered:\n  " + names.joined(separator: "\n  "))
+            }
+            if done == total {
+                progress.finish()
+                return
+            }
+            if done != lastDone {
+                lastDone = done
+                lastChange = Date()
+            } else if Date().timeIntervalSince(lastChange) > stallTimeout {
+                throw RunFailure(description: "no \(kind.rawValue) shard finished for \(Int(stallTimeout)) s; are workers running against \(store.path)?")
+            }
+            try publisher.poll()
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+    }
+}
+
+/// Progress on a terminal as a bar that redraws in place, elsewhere as plain lines.
+public final class ProgressReporter {
+    let interactive: Bool
+    let write: (String) -> Void
+    private var lastLine = ""
+    private var lastPlain = Date.distantPast
+
+    public init(interactive: Bool, write: @escaping (String) -> Void) {
+        self.interactive = interactive
+        self.write = write
+    }
+
+    func update(phase: String, done: Int, total: Int) {
+        if interactive {
+            let width = 30
+            let filled = total > 0 ? width * done / total : width
+            let line = "\r\(phase) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) shards"
+            if line != lastLine { write(line) }
+            lastLine = line
+        } else {
+            let line = "\(phase): \(done)/\(total) shards done\n"
+            if line != lastLine && (Date().timeIntervalSince(lastPlain) > 2 || done == total) {
+                write(line)
+                lastLine = line
+                lastPlain = Date()
+            }
+        }
+    }
+
+    func finish() {
+        if interactive && !lastLine.isEmpty { write("\n") }
+        lastLine = ""
+    }
+}

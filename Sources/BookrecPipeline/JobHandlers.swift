@@ -1,0 +1,88 @@
+import BookrecCore
+import BookrecStore
+import Foundation
+
+/// A job that cannot succeed however often it is retried (unknown ids, a missing generation):
+/// it goes to the dead-letter queue at once.
+public struct PermanentJobError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The work of one encode job: encode the books of a shard that the cache does not hold yet.
+public struct EncodeJobHandler {
+    public let store: Store
+    public let modelsDirectory: URL
+
+    public init(store: Store, modelsDirectory: URL) {
+        self.store = store
+        self.modelsDirectory = modelsDirectory
+    }
+
+    public func run(generationID: Int, shardIndex: Int, bookIDs: [Int], encoders: EncoderSet) throws {
+        let books = try store.books(ids: bookIDs)
+        let unknown = Set(bookIDs).subtracting(books.map(\.id))
+        guard unknown.isEmpty else {
+            throw PermanentJobError("encode shard \(shardIndex) names unknown book ids \(unknown.sorted().prefix(10).map(String.init).joined(separator: ", "))")
+        }
+        let textKey = encoders.textIdentity.description
+        let coverKey = encoders.coverIdentity.description
+        let cachedTexts = try store.encodings(encoder: textKey, hashes: books.map(\.textHash))
+        var results: [(encoder: String, hash: String, vector: [Float])] = []
+        let missingTexts = books.filter { cachedTexts[$0.textHash] == nil }
+        if !missingTexts.isEmpty {
+            let vectors = try encoders.encode(texts: missingTexts.map(\.text))
+            for (row, book) in missingTexts.enumerated() { results.append((textKey, book.textHash, vectors.row(row))) }
+        }
+        let catalogCovers = try store.coverHashes(bookIDs: bookIDs)
+        let cachedCovers = try store.encodings(encoder: coverKey, hashes: Array(catalogCovers.values))
+        let missingCovers = catalogCovers.filter { cachedCovers[$0.value] == nil }.sorted { $0.key < $1.key }
+        if !missingCovers.isEmpty {
+            let bytes = try missingCovers.map { try store.coverBytes(bookID: $0.key) ?? Data() }
+            let (vectors, failures) = try encoders.encode(coverBytes: bytes)
+            if let (position, reason) = failures.first {
+                throw PermanentJobError("cover of book \(missingCovers[position].key) cannot be decoded: \(reason)")
+            }
+            for (row, entry) in missingCovers.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
+        }
+        try store.completeEncodeShard(generationID: generationID, index: shardIndex, encodings: results)
+    }
+}
+
+/// What a worker keeps per generation for scoring: the item matrix as a Scorer.
+public final class ScoringContext {
+    public let generationID: Int
+    public let scorer: Scorer
+    public let bookIndex: [Int: Int]
+    public let topK: Int
+
+    public init(store: Store, generationID: Int) throws {
+        guard let record = try store.generation(generationID) else {
+            throw PermanentJobError("generation \(generationID) does not exist in \(store.path)")
+        }
+        let configuration = try RunConfiguration.decoded(record.configuration)
+        let books = try store.bookVectors(generationID: generationID)
+        guard !books.ids.isEmpty else { throw PermanentJobError("generation \(generationID) has no book vectors yet") }
+        let side = ItemSide(
+            fused: Matrix(rows: books.ids.count, columns: 0),
+            vectors: Matrix(stacking: books.vectors, columns: books.vectors[0].count), bookTerms: books.terms)
+        scorer = Scorer(side: side, bookIDs: books.ids)
+        bookIndex = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, $0) })
+        topK = configuration.storedTopK
+        self.generationID = generationID
+    }
+
+    /// Top-K unrated books for each reader of the shard.
+    public func score(store: Store, userIDs: [Int]) throws -> [(userID: Int, books: [(bookID: Int, score: Float)])] {
+        let vectors = try store.readerVectors(generationID: generationID, userIDs: userIDs)
+        let unknown = userIDs.filter { vectors[$0] == nil }
+        guard unknown.isEmpty else {
+            throw PermanentJobError("score shard names readers without vectors in generation \(generationID): \(unknown.prefix(10).map(String.init).joined(separator: ", "))")
+        }
+        let rated = try store.ratedBooks(userIDs: userIDs)
+        let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.items.columns)
+        let excluded = userIDs.map { user in (rated[user] ?? []).compactMap { bookIndex[$0] }.sorted().map(Int32.init) }
+        let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, excluded: excluded, k: topK)
+        return zip(userIDs, lists).map { user, list in (user, list.map { (scorer.bookIDs[$0.book], $0.score) }) }
+    }
+}

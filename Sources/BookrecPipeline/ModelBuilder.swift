@@ -1,0 +1,71 @@
+import BookrecCore
+import BookrecStore
+import Foundation
+
+/// The coordinator's model step: gather the encoder outputs of a generation, train, and store
+/// the parameters, every book's q_b and term, and every reader's p_u and β_u.
+public struct ModelBuilder {
+    public let store: Store
+    public let configuration: RunConfiguration
+    public let generationID: Int
+    public let encoders: EncoderSet
+
+    public init(store: Store, configuration: RunConfiguration, generationID: Int, encoders: EncoderSet) {
+        self.store = store
+        self.configuration = configuration
+        self.generationID = generationID
+        self.encoders = encoders
+    }
+
+    /// The text and cover vectors of these books, from the encoder cache (zero for no cover).
+    public func features(for books: [Book], coverHashes: [Int: String]) throws -> BookFeatures {
+        let texts = try store.encodings(encoder: encoders.textIdentity.description, hashes: books.map(\.textHash))
+        let covers = try store.encodings(encoder: encoders.coverIdentity.description, hashes: Array(coverHashes.values))
+        var text = Matrix(rows: books.count, columns: encoders.textDimension)
+        var cover = Matrix(rows: books.count, columns: encoders.coverDimension)
+        for (row, book) in books.enumerated() {
+            guard let vector = texts[book.textHash] else {
+                throw StoreError("book \(book.id) has no \(encoders.textIdentity) encoding; its encode shard did not finish")
+            }
+            text.setRow(row, vector)
+            if let hash = coverHashes[book.id], let vector = covers[hash] { cover.setRow(row, vector) }
+        }
+        return BookFeatures(text: text, cover: cover)
+    }
+
+    /// Trains and stores the model of the generation. Returns the trained parameters.
+    @discardableResult
+    public func build(log: (String) -> Void = { _ in }) throws -> ModelParameters {
+        let catalog = try store.loadCatalog()
+        let books = catalog.books
+        let features = try features(for: books, coverHashes: catalog.coverHashes)
+        let bookIndex = Dictionary(uniqueKeysWithValues: books.enumerated().map { ($1.id, $0) })
+        let readerIDs = Array(Set(catalog.ratings.map(\.user))).sorted()
+        let readerIndex = Dictionary(uniqueKeysWithValues: readerIDs.enumerated().map { ($1, $0) })
+        let interactions = Interactions(
+            readers: readerIDs.count, books: books.count,
+            triples: catalog.ratings.map { (readerIndex[$0.user]!, bookIndex[$0.book]!, Float($0.rating)) })
+        log("training on \(interactions.count) ratings of \(readerIDs.count) readers and \(books.count) books")
+        let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
+            log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))
+        }
+        let residualRows: [Int?] = configuration.model.collaborativeResidual ? Array(0..<books.count) : Array(repeating: nil, count: books.count)
+        let side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: residualRows)
+        let foldIn = FoldIn(configuration: configuration.model, parameters: parameters, items: side, interactions: interactions)
+
+        try store.saveBookVectors(
+            generationID: generationID,
+            books.enumerated().map { (row, book) in (book.id, side.vectors.row(row), side.bookTerms[row]) })
+        try store.saveReaderVectors(
+            generationID: generationID,
+            readerIDs.enumerated().map { (row, user) in (user, parameters.readerVectors.row(row), parameters.readerBias[row]) })
+        try store.saveBlob(generationID: generationID, name: ModelBlob.foldIn, bytes: try JSONEncoder().encode(foldIn))
+        var stored = parameters
+        // Reader vectors have their own table; the blob keeps what places new books. It is written
+        // last: its presence marks the model step done for a resumed run.
+        stored.readerVectors = Matrix(rows: 0, columns: parameters.readerVectors.columns)
+        stored.readerBias = []
+        try store.saveBlob(generationID: generationID, name: ModelBlob.parameters, bytes: try JSONEncoder().encode(stored))
+        return parameters
+    }
+}

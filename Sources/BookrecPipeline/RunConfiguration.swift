@@ -1,0 +1,44 @@
+import BookrecCore
+import Foundation
+
+/// Which encoder serves each modality. The light ones need no files; the pretrained ones need
+/// the weights that scripts/setup.sh installs under models/.
+public enum TextEncoderChoice: String, Codable, Sendable, CaseIterable {
+    case hashing, minilm
+}
+
+public enum CoverEncoderChoice: String, Codable, Sendable, CaseIterable {
+    case grid, efficientnet
+}
+
+/// Everything that determines a generation's results; stored with it, so that a resumed run
+/// continues the same work and a different configuration starts a new generation.
+public struct RunConfiguration: Codable, Equatable, Sendable {
+    public var model = ModelConfiguration()
+    public var textEncoder = TextEncoderChoice.hashing
+    public var coverEncoder = CoverEncoderChoice.grid
+    public var hashingDimension = 2048
+    /// Books per encode job and readers per score job: small enough that a job stays far inside
+    /// RabbitMQ's consumer timeout, large enough that queue overhead is negligible.
+    public var encodeShardSize = 500
+    public var scoreShardSize = 2000
+    /// Books kept per reader; `bookrec-query export -k` serves up to this many.
+    public var storedTopK = 50
+
+    public init() {}
+
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    public static func decoded(_ data: Data) throws -> RunConfiguration {
+        try JSONDecoder().decode(RunConfiguration.self, from: data)
+    }
+}
+
+/// Splits ids into consecutive shards of at most `size`.
+public func shards(of ids: [Int], size: Int) -> [[Int]] {
+    stride(from: 0, to: ids.count, by: max(size, 1)).map { Array(ids[$0..<min($0 + size, ids.count)]) }
+}

@@ -1,0 +1,145 @@
+import BookrecCore
+import BookrecQueue
+import BookrecStore
+import Foundation
+
+/// A stateless worker: consumes encode and score jobs and writes their results to the store.
+/// Everything a job needs is in its message or the store; what it caches (encoders, the item
+/// matrix) is keyed by generation and rebuilt on demand.
+public final class Worker: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var concurrency = 1
+        public var modelsDirectory = URL(fileURLWithPath: "models")
+        public var topology = Topology()
+        public var consumer = ConsumerOptions(prefetch: 1)
+        public var name = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        public init() {}
+    }
+
+    let store: Store
+    let url: AMQPURL
+    let options: Options
+    let stop: StopSignal
+    let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var encoderSets: [Int: EncoderSet] = [:]
+    private var scoringContexts: [Int: ScoringContext] = [:]
+
+    public init(store: Store, url: AMQPURL, options: Options, stop: StopSignal, log: @escaping @Sendable (String) -> Void) {
+        self.store = store
+        self.url = url
+        self.options = options
+        self.stop = stop
+        self.log = log
+    }
+
+    /// Runs `concurrency` consumers per job kind until the stop signal; returns when all finished.
+    public func run() {
+        let group = DispatchGroup()
+        for slot in 0..<max(options.concurrency, 1) {
+            for kind in JobMessage.Kind.allCases {
+                group.enter()
+                let thread = Thread { [self] in
+                    consumeUntilStopped(queue: options.topology.queue(for: kind), slot: slot)
+                    group.leave()
+                }
+                thread.stackSize = 8 << 20
+                thread.start()
+            }
+        }
+        group.wait()
+    }
+
+    /// Consumes one queue; a broker that stays away is reported and retried, never fatal.
+    private func consumeUntilStopped(queue: String, slot: Int) {
+        var failures = 0
+        while !stop.isRaised {
+            do {
+                let consumer = Consumer(url: url, topology: options.topology, options: options.consumer, events: { [log] in log("\($0)") })
+                try consumer.consume(queue: queue, shouldStop: { [stop] in stop.isRaised }) { delivery in
+                    failures = 0
+                    return handle(delivery)
+                }
+            } catch {
+                failures += 1
+                let delay = min(30, 0.5 * pow(2, Double(min(failures, 6))))
+                log("worker \(slot) on \(queue): \(error); retrying in \(String(format: "%.0f", delay)) s")
+                let deadline = Date().addingTimeInterval(delay)
+                while Date() < deadline && !stop.isRaised { Thread.sleep(forTimeInterval: 0.2) }
+            }
+        }
+    }
+
+    /// Runs one delivery and says what to do with it; records dead letters in the store.
+    func handle(_ delivery: Delivery) -> Outcome {
+        let job: JobMessage
+        do {
+            job = try JobMessage.decode(body: delivery.body)
+        } catch {
+            let reason = "\(error)"
+            recordDeadLetter(job: nil, reason: reason, body: delivery.body)
+            return .deadLetter(reason: reason)
+        }
+        do {
+            let kind = JobKind(rawValue: job.kind.rawValue)!
+            guard try store.generation(job.generation) != nil else {
+                throw PermanentJobError("generation \(job.generation) does not exist in \(store.path)")
+            }
+            if try store.shard(generationID: job.generation, kind: kind, index: job.shard.index)?.state == .done {
+                return .ack  // a redelivery of finished work: its results are already committed
+            }
+            try store.markShardRunning(generationID: job.generation, kind: kind, index: job.shard.index, worker: options.name)
+            switch job.kind {
+            case .encode:
+                let encoders = try encoderSet(generationID: job.generation)
+                try EncodeJobHandler(store: store, modelsDirectory: options.modelsDirectory)
+                    .run(generationID: job.generation, shardIndex: job.shard.index, bookIDs: job.shard.ids, encoders: encoders)
+            case .score:
+                let context = try scoringContext(generationID: job.generation)
+                let lists = try context.score(store: store, userIDs: job.shard.ids)
+                try store.completeScoreShard(generationID: job.generation, index: job.shard.index, lists: lists)
+            }
+            return .ack
+        } catch let error as PermanentJobError {
+            recordDeadLetter(job: job, reason: error.description, body: delivery.body)
+            return .deadLetter(reason: error.description)
+        } catch {
+            let reason = "\(error)"
+            if case .giveUp(let final) = options.consumer.retry.decision(afterFailedAttempt: delivery.attempt, error: reason) {
+                recordDeadLetter(job: job, reason: final, body: delivery.body)
+            }
+            log("\(job.jobID) attempt \(delivery.attempt) failed: \(reason)")
+            return .retry(error: reason)
+        }
+    }
+
+    private func recordDeadLetter(job: JobMessage?, reason: String, body: Data) {
+        log("dead-lettering \(job?.jobID ?? "a message"): \(reason)")
+        do {
+            try store.recordDeadLetter(generationID: job?.generation, kind: job?.kind.rawValue, shardIndex: job?.shard.index, reason: reason, body: body)
+        } catch {
+            log("could not record the dead letter in the store: \(error)")
+        }
+    }
+
+    private func encoderSet(generationID: Int) throws -> EncoderSet {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = encoderSets[generationID] { return cached }
+        guard let record = try store.generation(generationID) else { throw PermanentJobError("generation \(generationID) does not exist") }
+        let set = try EncoderSet(
+            configuration: try RunConfiguration.decoded(record.configuration), generationID: generationID, store: store,
+            modelsDirectory: options.modelsDirectory)
+        encoderSets = [generationID: set]
+        return set
+    }
+
+    private func scoringContext(generationID: Int) throws -> ScoringContext {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = scoringContexts[generationID] { return cached }
+        let context = try ScoringContext(store: store, generationID: generationID)
+        scoringContexts = [generationID: context]
+        return context
+    }
+}

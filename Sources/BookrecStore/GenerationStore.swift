@@ -1,0 +1,215 @@
+import BookrecCore
+import Foundation
+import GRDB
+
+public enum GenerationState: String, Sendable {
+    case building, complete, failed
+}
+
+public struct GenerationRecord: Equatable, Sendable {
+    public let id: Int
+    public let parentID: Int?
+    public let kind: String
+    public let state: GenerationState
+    public let configuration: Data
+    public let createdAt: Date
+    public let completedAt: Date?
+}
+
+public enum JobKind: String, Codable, Sendable, CaseIterable {
+    case encode, score
+}
+
+public enum ShardState: String, Sendable {
+    case queued, running, done, failed
+}
+
+public struct ShardRecord: Equatable, Sendable {
+    public let generationID: Int
+    public let kind: JobKind
+    public let index: Int
+    public let state: ShardState
+    public let ids: [Int]
+    public let attempts: Int
+    public let error: String?
+}
+
+public struct DeadLetterRecord: Equatable, Sendable {
+    public let id: Int
+    public let generationID: Int?
+    public let kind: String?
+    public let shardIndex: Int?
+    public let reason: String
+    public let at: Date
+}
+
+extension Store {
+    // MARK: Generations
+
+    public func createGeneration(kind: String, parentID: Int?, configuration: Data) throws -> Int {
+        try write("creating a generation") { db in
+            try db.execute(
+                sql: "INSERT INTO generation (parentId, kind, state, configuration, createdAt) VALUES (?, ?, 'building', ?, ?)",
+                arguments: [parentID, kind, String(decoding: configuration, as: UTF8.self), Date()])
+            return Int(db.lastInsertedRowID)
+        }
+    }
+
+    public func generation(_ id: Int) throws -> GenerationRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM generation WHERE id = ?", arguments: [id]).map(Self.generation(from:)) }
+    }
+
+    public func generations() throws -> [GenerationRecord] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM generation ORDER BY id").map(Self.generation(from:)) }
+    }
+
+    /// The newest generation still being built, to resume after an interruption.
+    public func unfinishedGeneration() throws -> GenerationRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM generation WHERE state = 'building' ORDER BY id DESC LIMIT 1").map(Self.generation(from:))
+        }
+    }
+
+    public func activeGenerationID() throws -> Int? {
+        try read { db in try Int.fetchOne(db, sql: "SELECT generationId FROM activeGeneration WHERE singleton = 1") }
+    }
+
+    /// Makes a generation the one queries see, in one transaction, only if every shard is done.
+    public func activate(_ generationID: Int) throws {
+        try write("activating generation \(generationID)") { db in
+            let unfinished = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM shard WHERE generationId = ? AND state != 'done'", arguments: [generationID]) ?? 0
+            guard unfinished == 0 else {
+                throw StoreError("generation \(generationID) has \(unfinished) unfinished shard(s) and cannot be activated")
+            }
+            try db.execute(sql: "UPDATE generation SET state = 'complete', completedAt = ? WHERE id = ?", arguments: [Date(), generationID])
+            try db.execute(
+                sql: """
+                    INSERT INTO activeGeneration (singleton, generationId, activatedAt) VALUES (1, ?, ?)
+                    ON CONFLICT(singleton) DO UPDATE SET generationId = excluded.generationId, activatedAt = excluded.activatedAt
+                    """,
+                arguments: [generationID, Date()])
+        }
+    }
+
+    public func markGeneration(_ generationID: Int, state: GenerationState) throws {
+        try write("marking generation \(generationID) \(state.rawValue)") { db in
+            try db.execute(sql: "UPDATE generation SET state = ? WHERE id = ?", arguments: [state.rawValue, generationID])
+        }
+    }
+
+    // MARK: Model blobs
+
+    public func saveBlob(generationID: Int, name: String, bytes: Data) throws {
+        try write("saving \(name) of generation \(generationID)") { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO modelBlob (generationId, name, bytes) VALUES (?, ?, ?)",
+                arguments: [generationID, name, bytes])
+        }
+    }
+
+    public func blob(generationID: Int, name: String) throws -> Data? {
+        try read { db in
+            try Data.fetchOne(db, sql: "SELECT bytes FROM modelBlob WHERE generationId = ? AND name = ?", arguments: [generationID, name])
+        }
+    }
+
+    // MARK: Shards
+
+    /// Records the shards of a phase; shards already planned keep their state (resume).
+    public func planShards(generationID: Int, kind: JobKind, shards: [[Int]]) throws {
+        try write("planning \(kind.rawValue) shards") { db in
+            for (index, ids) in shards.enumerated() {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO shard (generationId, kind, shardIndex, state, ids, updatedAt) VALUES (?, ?, ?, 'queued', ?, ?)",
+                    arguments: [generationID, kind.rawValue, index, String(decoding: try JSONEncoder().encode(ids), as: UTF8.self), Date()])
+            }
+        }
+    }
+
+    public func shards(generationID: Int, kind: JobKind? = nil) throws -> [ShardRecord] {
+        try read { db in
+            let rows: [Row]
+            if let kind {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT * FROM shard WHERE generationId = ? AND kind = ? ORDER BY shardIndex", arguments: [generationID, kind.rawValue])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM shard WHERE generationId = ? ORDER BY kind, shardIndex", arguments: [generationID])
+            }
+            return rows.map(Self.shard(from:))
+        }
+    }
+
+    public func shard(generationID: Int, kind: JobKind, index: Int) throws -> ShardRecord? {
+        try read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM shard WHERE generationId = ? AND kind = ? AND shardIndex = ?",
+                arguments: [generationID, kind.rawValue, index]
+            ).map(Self.shard(from:))
+        }
+    }
+
+    /// Notes that a worker took a shard; a shard already done stays done (redelivery).
+    public func markShardRunning(generationID: Int, kind: JobKind, index: Int, worker: String) throws {
+        try write("marking a shard running") { db in
+            try db.execute(
+                sql: "UPDATE shard SET state = 'running', attempts = attempts + 1, worker = ?, updatedAt = ? WHERE generationId = ? AND kind = ? AND shardIndex = ? AND state != 'done'",
+                arguments: [worker, Date(), generationID, kind.rawValue, index])
+        }
+    }
+
+    static func markShardDone(_ db: Database, generationID: Int, kind: JobKind, index: Int) throws {
+        try db.execute(
+            sql: "UPDATE shard SET state = 'done', error = NULL, updatedAt = ? WHERE generationId = ? AND kind = ? AND shardIndex = ?",
+            arguments: [Date(), generationID, kind.rawValue, index])
+    }
+
+    /// Records a message that was dead-lettered, and fails its shard if it names one.
+    public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data) throws {
+        try write("recording a dead letter") { db in
+            try db.execute(
+                sql: "INSERT INTO deadLetter (generationId, kind, shardIndex, reason, body, at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [generationID, kind, shardIndex, reason, body, Date()])
+            if let generationID, let kind, let shardIndex {
+                try db.execute(
+                    sql: "UPDATE shard SET state = 'failed', error = ?, updatedAt = ? WHERE generationId = ? AND kind = ? AND shardIndex = ? AND state != 'done'",
+                    arguments: [reason, Date(), generationID, kind, shardIndex])
+            }
+        }
+    }
+
+    public func deadLetters(limit: Int = 100) throws -> [DeadLetterRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, generationId, kind, shardIndex, reason, at FROM deadLetter ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                DeadLetterRecord(id: $0["id"], generationID: $0["generationId"], kind: $0["kind"], shardIndex: $0["shardIndex"], reason: $0["reason"], at: $0["at"])
+            }
+        }
+    }
+
+    static func generation(from row: Row) -> GenerationRecord {
+        GenerationRecord(
+            id: row["id"], parentID: row["parentId"], kind: row["kind"], state: GenerationState(rawValue: row["state"]) ?? .failed,
+            configuration: Data((row["configuration"] as String).utf8), createdAt: row["createdAt"], completedAt: row["completedAt"])
+    }
+
+    static func shard(from row: Row) -> ShardRecord {
+        ShardRecord(
+            generationID: row["generationId"], kind: JobKind(rawValue: row["kind"]) ?? .encode, index: row["shardIndex"],
+            state: ShardState(rawValue: row["state"]) ?? .failed,
+            ids: (try? JSONDecoder().decode([Int].self, from: Data((row["ids"] as String).utf8))) ?? [],
+            attempts: row["attempts"], error: row["error"])
+    }
+}
+
+extension Store {
+    /// Puts failed or stalled shards back to queued before they are published again.
+    public func requeueShards(generationID: Int, kind: JobKind, indices: [Int]) throws {
+        try write("requeueing shards") { db in
+            for index in indices {
+                try db.execute(
+                    sql: "UPDATE shard SET state = 'queued', error = NULL, updatedAt = ? WHERE generationId = ? AND kind = ? AND shardIndex = ? AND state != 'done'",
+                    arguments: [Date(), generationID, kind.rawValue, index])
+            }
+        }
+    }
+}

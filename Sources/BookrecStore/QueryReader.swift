@@ -1,0 +1,101 @@
+import BookrecCore
+import Foundation
+import GRDB
+
+/// An error a query reports to its user: an unknown reader or book, or no active generation.
+public struct QueryError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Read-only access to the active generation for `bookrec-query`: queries see a generation only
+/// once it is complete, and always all of it.
+public final class QueryReader {
+    public let store: Store
+    public let generationID: Int
+    private var books: (ids: [Int], vectors: [[Float]], terms: [Float])?
+    private var bookIndex: [Int: Int] = [:]
+
+    public init(store: Store) throws {
+        self.store = store
+        guard let active = try store.activeGenerationID() else {
+            throw QueryError("no generation is active in \(store.path) yet; run `bookrec-coordinator run`")
+        }
+        generationID = active
+    }
+
+    public func book(_ id: Int) throws -> Book {
+        guard let book = try store.books(ids: [id]).first else { throw QueryError("unknown book \(id)") }
+        return book
+    }
+
+    public func booksByID(_ ids: [Int]) throws -> [Int: Book] {
+        Dictionary(uniqueKeysWithValues: try store.books(ids: ids).map { ($0.id, $0) })
+    }
+
+    public func recommendations(user: Int, k: Int) throws -> [StoredRecommendation] {
+        let list = try store.recommendations(generationID: generationID, userID: user, limit: k)
+        if list.isEmpty {
+            throw QueryError("unknown reader \(user): no recommendations in generation \(generationID)")
+        }
+        return list
+    }
+
+    /// The k books whose item vectors q_b have the highest cosine with the book's.
+    public func similar(book: Int, k: Int) throws -> [(bookID: Int, similarity: Float)] {
+        try loadBooks()
+        guard let index = bookIndex[book], let books else { throw QueryError("unknown book \(book)") }
+        let query = books.vectors[index]
+        let queryNorm = norm(query)
+        var scores = [Float](repeating: -.infinity, count: books.ids.count)
+        for (i, vector) in books.vectors.enumerated() where i != index {
+            var dot: Float = 0
+            for f in 0..<vector.count { dot += vector[f] * query[f] }
+            scores[i] = dot / max(norm(vector) * queryNorm, 1e-12)
+        }
+        let top = scores.withUnsafeBufferPointer { TopKSelector(bookIDs: books.ids).select($0, excluding: [Int32(index)], k: k) }
+        return top.map { (books.ids[$0.book], $0.logit) }
+    }
+
+    /// ŷ_ub = σ(p_u · q_b + term_b + β_u) for any candidate books.
+    public func rank(user: Int, books candidates: [Int]) throws -> [(bookID: Int, score: Float)] {
+        let scorer = try pairScorer()
+        return try candidates.map { ($0, try scorer.score(user: user, book: $0)) }
+    }
+
+    /// Scores pairs from memory: every book vector and, on demand, reader vectors.
+    public func pairScorer() throws -> PairScorer {
+        try loadBooks()
+        return PairScorer(reader: self)
+    }
+
+    public final class PairScorer {
+        let reader: QueryReader
+        private var readers: [Int: (vector: [Float], bias: Float)?] = [:]
+
+        init(reader: QueryReader) {
+            self.reader = reader
+        }
+
+        public func score(user: Int, book: Int) throws -> Float {
+            guard let index = reader.bookIndex[book], let books = reader.books else { throw QueryError("unknown book \(book)") }
+            if readers[user] == nil {
+                readers[user] = try reader.store.readerVectors(generationID: reader.generationID, userIDs: [user])[user]
+            }
+            guard let entry = readers[user], let (vector, bias) = entry else { throw QueryError("unknown reader \(user)") }
+            var logit = books.terms[index] + bias
+            let item = books.vectors[index]
+            for f in 0..<item.count { logit += vector[f] * item[f] }
+            return sigmoid(logit)
+        }
+    }
+
+    private func loadBooks() throws {
+        guard books == nil else { return }
+        let loaded = try store.bookVectors(generationID: generationID)
+        books = loaded
+        bookIndex = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
+    }
+
+    private func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+}

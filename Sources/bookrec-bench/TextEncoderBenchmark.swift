@@ -1,0 +1,119 @@
+import ArgumentParser
+import BookrecCore
+import BookrecMiniLM
+import COpenBLAS
+import Foundation
+
+/// Measures the all-MiniLM-L6-v2 encoder and sets it against this machine's own sgemm speed, so
+/// the figures say how close the forward pass gets to the hardware rather than just a rate.
+struct TextEncoderBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text-encoder",
+        abstract: "Texts per second of the MiniLM text encoder on 1 and 2 threads, against peak sgemm.")
+
+    @Option(help: "Folder holding model.safetensors and vocab.txt.")
+    var models = "models/minilm"
+
+    @Option(help: "JSON file whose books[].text are the book texts to encode.")
+    var books = "Tests/Fixtures/reference/minilm_books.json"
+
+    @Option(help: "Seconds to spend on each measurement.")
+    var seconds = 2.0
+
+    /// Short sentences of 10 to 13 ids, the size of a typical query.
+    static let shortSentences = [
+        "A young wizard discovers his magical heritage.",
+        "Space opera; interstellar war & political intrigue.",
+        "A quiet story about grief and friendship.",
+        "Detectives hunt a killer through foggy London.",
+        "A cookbook of simple vegetarian family meals.",
+        "Two rival chefs fall in love in Paris.",
+        "The history of the Roman empire, retold.",
+        "Dragons return to a kingdom at war.",
+    ]
+
+    func run() throws {
+        let folder = URL(fileURLWithPath: models)
+        let loadStart = Date()
+        let encoder = try MiniLMEncoder(
+            safetensors: Data(contentsOf: folder.appendingPathComponent("model.safetensors")),
+            vocabulary: Data(contentsOf: folder.appendingPathComponent("vocab.txt")))
+        print(String(format: "model loaded in %.2f s", Date().timeIntervalSince(loadStart)))
+
+        let bookTexts = try Self.bookTexts(URL(fileURLWithPath: books))
+        setBLASThreads(1)
+        let peak = measureSgemmPeak()
+        // OpenBLAS picks its kernels from the CPU model at load time and falls back to generic SSE3
+        // ones ("Prescott") on CPUs newer than it knows; OPENBLAS_CORETYPE overrides that.
+        print("OpenBLAS kernels: \(String(cString: openblas_get_corename()))")
+        print(String(format: "single-thread sgemm 1024³: %.1f GFLOP/s", peak))
+        print("")
+        print("workload                  threads  texts/s   ms/text   GFLOP/s  of peak")
+
+        let workloads: [(name: String, texts: [String], batched: Bool)] = [
+            ("short, one at a time", Self.shortSentences, false),
+            ("short, batch of \(Self.shortSentences.count)", Self.shortSentences, true),
+            ("books, one at a time", bookTexts, false),
+            ("books, batch of \(bookTexts.count)", bookTexts, true),
+        ]
+        for threads in [1, 2] {
+            setBLASThreads(threads)
+            for workload in workloads {
+                let flops = workload.texts.reduce(0) { $0 + Self.forwardFLOPs(ids: encoder.tokenizer.ids(for: $1).count) }
+                let perRound = try measure {
+                    if workload.batched {
+                        _ = try encoder.encode(workload.texts)
+                    } else {
+                        for text in workload.texts { _ = try encoder.encode([text]) }
+                    }
+                }
+                let perText = perRound / Double(workload.texts.count)
+                let gflops = flops / perRound / 1e9
+                print(
+                    workload.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                        + String(format: "%7d %8.1f %9.2f %9.1f %7.0f%%", threads, 1 / perText, perText * 1000, gflops, 100 * gflops / peak))
+            }
+        }
+        setBLASThreads(1)
+    }
+
+    /// Multiply-adds of the forward pass for one text of `ids` tokens, counted as 2 FLOPs each:
+    /// the six linear layers per encoder layer plus the two attention products.
+    static func forwardFLOPs(ids n: Int) -> Double {
+        let hidden = 384.0, intermediate = 1536.0, layers = 6.0
+        let linear = Double(n) * (4 * hidden * hidden + 2 * hidden * intermediate)
+        let attention = 2 * Double(n * n) * hidden
+        return 2 * layers * (linear + attention)
+    }
+
+    /// Runs `body` once to warm up, then for at least `seconds` and 5 rounds; returns the median
+    /// seconds per round, which shrugs off rounds slowed by other processes on the machine.
+    private func measure(_ body: () throws -> Void) rethrows -> Double {
+        try body()
+        var rounds = [Double]()
+        let start = Date()
+        repeat {
+            let roundStart = Date()
+            try body()
+            rounds.append(Date().timeIntervalSince(roundStart))
+        } while rounds.count < 5 || Date().timeIntervalSince(start) < seconds
+        return rounds.sorted()[rounds.count / 2]
+    }
+
+    /// GFLOP/s of a 1024×1024 by 1024×1024 sgemm on the current thread count.
+    private func measureSgemmPeak() -> Double {
+        let n = 1024
+        let a = Matrix(rows: n, columns: n, values: (0..<n * n).map { Float($0 % 17) / 17 })
+        var c = Matrix(rows: n, columns: n)
+        let perCall = measure { gemm(a, a, into: &c) }
+        return 2 * pow(Double(n), 3) / perCall / 1e9
+    }
+
+    private static func bookTexts(_ url: URL) throws -> [String] {
+        struct Books: Decodable {
+            struct Book: Decodable { let text: String }
+            let books: [Book]
+        }
+        return try JSONDecoder().decode(Books.self, from: Data(contentsOf: url)).books.map(\.text)
+    }
+}

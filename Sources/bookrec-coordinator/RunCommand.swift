@@ -1,0 +1,82 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecCore
+import BookrecPipeline
+import BookrecQueue
+import BookrecStore
+import Foundation
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Trains the model and runs the encode and score jobs of a new generation, then activates it.",
+        discussion: """
+            Publishes encode jobs, waits for the workers, trains, publishes score jobs, waits, and activates the \
+            generation in one transaction. Run it again after an interruption and it resumes: shards already done \
+            are not redone. Exits non-zero, naming the failed shards, if any job is dead-lettered. Only one \
+            coordinator may run against a store at a time.
+            """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var queueOptions: QueueOptions
+    @OptionGroup var modelsOptions: ModelsOptions
+
+    @Option(help: "Text encoder: hashing (no files) or minilm (pretrained all-MiniLM-L6-v2).")
+    var textEncoder: TextEncoderChoice = .hashing
+
+    @Option(help: "Cover encoder: grid (no files) or efficientnet (pretrained EfficientNet-Lite0).")
+    var coverEncoder: CoverEncoderChoice = .grid
+
+    @Option(help: "Training objective: bpr (ranking) or mse (the seed's rating loss).")
+    var objective: Objective = .bpr
+
+    @Option(help: "Training epochs.")
+    var epochs = ModelConfiguration().epochs
+
+    @Option(help: "Seed of initialisation and sampling.")
+    var seed = ModelConfiguration().seed
+
+    @Option(help: "Books per encode job.")
+    var encodeShardSize = RunConfiguration().encodeShardSize
+
+    @Option(help: "Readers per score job.")
+    var scoreShardSize = RunConfiguration().scoreShardSize
+
+    @Option(help: "Books stored per reader (the most `export -k` can show).")
+    var topK = RunConfiguration().storedTopK
+
+    func run() throws {
+        setBLASThreads(1)
+        let lock = try CoordinatorLock(storePath: storeOptions.path)
+        defer { lock.release() }
+        var configuration = RunConfiguration()
+        configuration.textEncoder = textEncoder
+        configuration.coverEncoder = coverEncoder
+        configuration.model.objective = objective
+        configuration.model.epochs = epochs
+        configuration.model.seed = seed
+        configuration.encodeShardSize = encodeShardSize
+        configuration.scoreShardSize = scoreShardSize
+        configuration.storedTopK = topK
+        let store = try Store(path: storeOptions.path)
+        let interactive = isatty(STDERR_FILENO) == 1
+        let runner = GenerationRunner(
+            store: store, url: try AMQPURL.fromEnvironment(), topology: Topology(prefix: queueOptions.prefix),
+            configuration: configuration, modelsDirectory: modelsOptions.directory,
+            progress: ProgressReporter(interactive: interactive, write: { FileHandle.standardError.write(Data($0.utf8)) }),
+            log: { printError($0) })
+        do {
+            let (generation, timings) = try runner.run()
+            print(String(
+                format: "generation %d active: encode %.1f s, train %.1f s, score %.1f s, total %.1f s",
+                generation, timings.encode, timings.train, timings.score, timings.total))
+        } catch let failure as RunFailure {
+            printError(failure.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension TextEncoderChoice: ExpressibleByArgument {}
+extension CoverEncoderChoice: ExpressibleByArgument {}
+extension Objective: ExpressibleByArgument {}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecStore
+import Foundation
+
+@main
+struct QueryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bookrec-query",
+        abstract: "Reads the precomputed recommendations of the active generation.",
+        discussion: "Human-readable output by default, --json for machines. An unknown reader or book exits 1 with a message.",
+        subcommands: [RecommendCommand.self, SimilarCommand.self, RankCommand.self, ExportCommand.self, StatusCommand.self])
+}
+
+/// Options every query takes.
+struct QueryOptions: ParsableArguments {
+    @OptionGroup var storeOptions: StoreOptions
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func reader() throws -> QueryReader {
+        do {
+            return try QueryReader(store: try Store(path: storeOptions.path, readOnly: true))
+        } catch {
+            throw CleanExit.failure("\(error)")
+        }
+    }
+}
+
+extension CleanExit {
+    /// Prints the message to standard error and exits 1: for errors the user can fix.
+    static func failure(_ message: String) -> ExitCode {
+        printError("bookrec-query: \(message)")
+        return ExitCode(1)
+    }
+}
+
+/// Runs a query body, turning QueryError and StoreError into a message and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as QueryError {
+        throw CleanExit.failure(error.description)
+    } catch let error as StoreError {
+        throw CleanExit.failure(error.description)
+    }
+}
+
+func printJSON(_ value: Any) {
+    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data()
+    print(String(decoding: data, as: UTF8.self))
+}
+
+func formatScore(_ score: Double) -> String { String(format: "%.6f", score) }

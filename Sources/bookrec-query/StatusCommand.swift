@@ -1,0 +1,78 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecQueue
+import BookrecStore
+import Foundation
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Generations, shard progress, dead-lettered jobs, and queue depths when the broker is reachable.")
+
+    @OptionGroup var options: QueryOptions
+    @OptionGroup var queueOptions: QueueOptions
+
+    func run() throws {
+        let store: Store
+        do {
+            store = try Store(path: options.storeOptions.path, readOnly: true)
+        } catch {
+            throw CleanExit.failure("\(error)")
+        }
+        let active = try store.activeGenerationID()
+        let generations = try store.generations()
+        let progress = try generations.map { generation -> [String: Any] in
+            let shards = try store.shards(generationID: generation.id)
+            var phases: [String: Any] = [:]
+            for kind in JobKind.allCases {
+                let ofKind = shards.filter { $0.kind == kind }
+                phases[kind.rawValue] = [
+                    "total": ofKind.count, "done": ofKind.filter { $0.state == .done }.count,
+                    "running": ofKind.filter { $0.state == .running }.count, "failed": ofKind.filter { $0.state == .failed }.count,
+                ]
+            }
+            return [
+                "id": generation.id, "kind": generation.kind, "state": generation.state.rawValue, "active": generation.id == active,
+                "created_at": ISO8601DateFormatter().string(from: generation.createdAt), "shards": phases,
+            ]
+        }
+        let deadLetters = try store.deadLetters(limit: 20).map {
+            ["generation": $0.generationID ?? -1, "kind": $0.kind ?? "", "shard": $0.shardIndex ?? -1, "reason": $0.reason, "at": ISO8601DateFormatter().string(from: $0.at)] as [String: Any]
+        }
+        var queues: [[String: Any]] = []
+        var brokerNote: String?
+        do {
+            let url = try AMQPURL.fromEnvironment()
+            var connection = ConnectionOptions()
+            connection.connectTimeout = 2
+            let inspector = try QueueInspector(url: url, topology: Topology(prefix: queueOptions.prefix), options: connection, events: { _ in })
+            queues = try inspector.statuses().map { ["queue": $0.name, "messages": $0.messages ?? -1, "consumers": $0.consumers ?? -1] }
+        } catch {
+            brokerNote = "broker not reachable: \(error)"
+        }
+        if options.json {
+            var result: [String: Any] = ["store": store.path, "active_generation": active ?? -1, "generations": progress, "dead_letters": deadLetters, "queues": queues]
+            if let brokerNote { result["broker"] = brokerNote }
+            printJSON(result)
+            return
+        }
+        print("store \(store.path); active generation: \(active.map(String.init) ?? "none")")
+        for generation in progress {
+            let shards = generation["shards"] as! [String: [String: Int]]
+            let phases = JobKind.allCases.map { kind in
+                let s = shards[kind.rawValue]!
+                return "\(kind.rawValue) \(s["done"]!)/\(s["total"]!)" + (s["failed"]! > 0 ? " (\(s["failed"]!) failed)" : "")
+            }
+            print("  generation \(generation["id"]!) [\(generation["kind"]!), \(generation["state"]!)\((generation["active"] as! Bool) ? ", active" : "")] \(phases.joined(separator: ", "))")
+        }
+        print("dead-lettered jobs: \(deadLetters.count)")
+        for letter in deadLetters {
+            print("  generation \(letter["generation"]!) \(letter["kind"]!) shard \(letter["shard"]!): \(letter["reason"]!)")
+        }
+        if let brokerNote {
+            print(brokerNote)
+        } else {
+            for queue in queues { print("  queue \(queue["queue"]!): \(queue["messages"]!) ready, \(queue["consumers"]!) consumers") }
+        }
+    }
+}
