@@ -80,6 +80,9 @@ let package = Package(
         .testTarget(name: "BookrecMiniLMTests", dependencies: ["BookrecMiniLM"]),
         .testTarget(name: "BookrecEfficientNetTests", dependencies: ["BookrecEfficientNet", "BookrecImaging"]),
         .testTarget(name: "BookrecQueueTests", dependencies: ["BookrecQueue"]),
+        .testTarget(
+            name: "BookrecClusterTests",
+            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -6,6 +6,8 @@ import BookrecCore
 /// weights are 22-bit fixed point and the horizontal pass is rounded to uint8 before the vertical.
 enum PillowBicubicResize {
     private static let precisionBits = 22
+    /// Added before the final shift, so that it rounds to nearest.
+    private static let half = 1 << (precisionBits - 1)
 
     /// The pixels in `columns` × `rows` of the image resized to `width` × `height`.
     ///
@@ -76,8 +78,6 @@ enum PillowBicubicResize {
     private static func clip8(_ accumulator: Int) -> UInt8 {
         UInt8(clamping: accumulator >> precisionBits)
     }
-
-    private static let half = 1 << (precisionBits - 1)
 
     private static func resampleRows(_ input: [UInt8], width: Int, rows: Range<Int>, coefficients: Coefficients) -> [UInt8] {
         let outputWidth = coefficients.first.count

@@ -9,6 +9,9 @@ public struct Experiment {
     public var seed: UInt64 = 2024
     /// Shortens training for a quick look (tests, smoke runs); the report says so.
     public var quick = false
+    /// Evaluates bookrec's main model only, skipping the baselines and the ablation.
+    public var mainModelOnly = false
+    public var base = ModelConfiguration()
     public var log: (String) -> Void = { _ in }
 
     public init() {}
@@ -65,6 +68,7 @@ public struct Experiment {
         }
 
         var start = Date()
+        if !mainModelOnly {
         evaluate(RandomRanker(books: books.count, seed: seed), cold: true, since: start)
         start = Date()
         evaluate(PopularityRanker(data), cold: false, since: start)
@@ -82,8 +86,9 @@ public struct Experiment {
         var contentFeatures = Matrix(rows: books.count, columns: text.columns + cover.columns)
         for b in 0..<books.count { contentFeatures.setRow(b, text.row(b) + cover.row(b).map { $0 * 0.5 }) }
         evaluate(ContentProfileRanker(data, content: contentFeatures), cold: true, since: start)
+        }
 
-        var base = ModelConfiguration()
+        var base = self.base
         base.seed = seed
         if quick { base.epochs = 2 }
         func bookrec(_ name: String, _ change: (inout ModelConfiguration) -> Void) -> BookrecRanker {
@@ -92,12 +97,12 @@ public struct Experiment {
             return BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
         }
         start = Date()
-        let main = tuned("bookrec", [Float(0.002), 0.02].map { regularization in
+        let main = tuned("bookrec", (mainModelOnly ? [base.readerRegularization] : [Float(0.002), 0.02]).map { regularization in
             ("reader regularisation \(regularization)", { bookrec("bookrec: fused, personalised (BPR)") { $0.readerRegularization = regularization } })
         })
         base = main.configuration
         evaluate(main, cold: true, since: start)
-        for (name, change) in [
+        for (name, change) in mainModelOnly ? [] : [
             ("bookrec: text only, personalised", { (c: inout ModelConfiguration) in c.modalities = .text }),
             ("bookrec: cover only, personalised", { (c: inout ModelConfiguration) in c.modalities = .cover }),
             ("bookrec: fused, not personalised (seed head)", { (c: inout ModelConfiguration) in c.personalised = false }),

@@ -20,6 +20,15 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Train for a few epochs only: a smoke run, not figures to report.")
     var quick = false
 
+    @Flag(help: "Only bookrec's main model (no baselines, no ablation), for quick iterations.")
+    var mainModelOnly = false
+
+    @Option(help: "Training epochs of bookrec's models.")
+    var epochs = ModelConfiguration().epochs
+
+    @Option(help: "Width d of t′ and v′.")
+    var fusedDimension = ModelConfiguration().fusedDimension
+
     @Option(help: ArgumentHelp("Also write the table to this file.", valueName: "path"))
     var output: String?
 
@@ -33,6 +42,9 @@ struct EvaluateCommand: ParsableCommand {
         var experiment = Experiment()
         experiment.seed = seed
         experiment.quick = quick
+        experiment.mainModelOnly = mainModelOnly
+        experiment.base.epochs = epochs
+        experiment.base.fusedDimension = fusedDimension
         experiment.log = { printError($0) }
         let report = try experiment.run(catalog: catalog)
         print(report.markdown)

@@ -47,6 +47,15 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        do {
+            try runGeneration()
+        } catch let failure as RunFailure {
+            printError(failure.description)
+            throw ExitCode(1)
+        }
+    }
+
+    private func runGeneration() throws {
         let lock = try CoordinatorLock(storePath: storeOptions.path)
         defer { lock.release() }
         var configuration = RunConfiguration()
@@ -65,15 +74,10 @@ struct RunCommand: ParsableCommand {
             configuration: configuration, modelsDirectory: modelsOptions.directory,
             progress: ProgressReporter(interactive: interactive, write: { FileHandle.standardError.write(Data($0.utf8)) }),
             log: { printError($0) })
-        do {
-            let (generation, timings) = try runner.run()
-            print(String(
-                format: "generation %d active: encode %.1f s, train %.1f s, score %.1f s, total %.1f s",
-                generation, timings.encode, timings.train, timings.score, timings.total))
-        } catch let failure as RunFailure {
-            printError(failure.description)
-            throw ExitCode(1)
-        }
+        let (generation, timings) = try runner.run()
+        print(String(
+            format: "generation %d active: encode %.1f s, train %.1f s, score %.1f s, total %.1f s",
+            generation, timings.encode, timings.train, timings.score, timings.total))
     }
 }
 

@@ -1,20 +1,16 @@
 /// The encoder outputs for a list of books, row i belonging to book i.
 /// A book without a cover has a zero cover row (SPEC: v = 0 is allowed).
 public struct BookFeatures: Sendable {
-    public var text: Matrix
-    public var cover: Matrix
+    public let text: SparseRows
+    public let cover: SparseRows
 
     public init(text: Matrix, cover: Matrix) {
         precondition(text.rows == cover.rows, "text and cover features list different numbers of books")
-        self.text = text
-        self.cover = cover
+        self.text = SparseRows(text)
+        self.cover = SparseRows(cover)
     }
 
     public var count: Int { text.rows }
-
-    public func rows(_ indices: [Int]) -> BookFeatures {
-        BookFeatures(text: text.gathering(rows: indices), cover: cover.gathering(rows: indices))
-    }
 }
 
 extension Matrix {

@@ -24,13 +24,19 @@ public struct CoAttention: Equatable, Sendable {
         self.cover = cover
         var textToCover = [Float](repeating: 0, count: d * d)
         var coverToText = [Float](repeating: 0, count: d * d)
-        for i in 0..<d {
-            for j in 0..<d { textToCover[i * d + j] = text[i] * cover[j] }
-            softmaxInPlace(&textToCover, range: (i * d)..<((i + 1) * d))
-        }
-        for j in 0..<d {
-            for i in 0..<d { coverToText[j * d + i] = text[i] * cover[j] }
-            softmaxInPlace(&coverToText, range: (j * d)..<((j + 1) * d))
+        textToCover.withUnsafeMutableBufferPointer { a in
+            coverToText.withUnsafeMutableBufferPointer { b in
+                for i in 0..<d {
+                    for j in 0..<d {
+                        a[i * d + j] = text[i] * cover[j]
+                        b[j * d + i] = text[i] * cover[j]
+                    }
+                }
+                for row in 0..<d {
+                    softmax(a.baseAddress! + row * d, count: d)
+                    softmax(b.baseAddress! + row * d, count: d)
+                }
+            }
         }
         var fusedText = text
         var fusedCover = cover
@@ -94,18 +100,6 @@ public struct CoAttention: Equatable, Sendable {
         }
         return (gradText, gradCover)
     }
-}
-
-/// Numerically stable softmax of a slice, in place.
-func softmaxInPlace(_ values: inout [Float], range: Range<Int>) {
-    var maximum = -Float.infinity
-    for i in range { maximum = max(maximum, values[i]) }
-    var sum: Float = 0
-    for i in range {
-        values[i] = expf(values[i] - maximum)
-        sum += values[i]
-    }
-    for i in range { values[i] /= sum }
 }
 
 /// The logistic function, written to stay finite for large |x|.

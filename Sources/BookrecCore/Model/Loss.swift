@@ -61,8 +61,7 @@ extension ModelParameters {
                 batchBooks.append(b)
             }
         }
-        let batchFeatures = features.rows(batchBooks)
-        let forward = itemForward(batchFeatures, modalities: configuration.modalities)
+        let forward = itemForward(features, books: batchBooks, modalities: configuration.modalities)
         let k = projection.rows
         let d = textBias.count
         let scale = 1 / Float(max(examples.count, 1))
@@ -167,10 +166,10 @@ extension ModelParameters {
             }
         }
         if configuration.modalities.usesText {
-            gemm(gradPreText, transposeA: true, batchFeatures.text, into: &gradient.textWeights)
+            gradient.textWeights = outerProductSum(features.text, batchBooks, gradPreText)
         }
         if configuration.modalities.usesCover {
-            gemm(gradPreCover, transposeA: true, batchFeatures.cover, into: &gradient.coverWeights)
+            gradient.coverWeights = outerProductSum(features.cover, batchBooks, gradPreCover)
         }
         for local in 0..<batchBooks.count {
             for j in 0..<d {
@@ -185,6 +184,13 @@ extension ModelParameters {
         loss += addWeightDecay(lambda, projection, into: &gradient.projection)
         return (loss, gradient)
     }
+}
+
+/// Σ_b upstream_b ⊗ x_b as a d × columns matrix, computed in the sparse rows' transposed layout.
+private func outerProductSum(_ inputs: SparseRows, _ books: [Int], _ upstream: Matrix) -> Matrix {
+    var transposed = [Float](repeating: 0, count: inputs.columns * upstream.columns)
+    inputs.accumulateOuterProducts(books, upstream: upstream, into: &transposed)
+    return Matrix(rows: inputs.columns, columns: upstream.columns, values: transposed).transposed
 }
 
 /// Adds λ·W to the gradient and returns the penalty λ/2·‖W‖².

@@ -32,7 +32,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
     public var epochs = 12
-    public var batchSize = 2048
+    public var batchSize = 8192
     public var learningRate: Float = 0.01
     public var readerRegularization: Float = 0.002
     public var residualRegularization: Float = 0.01
@@ -104,22 +104,22 @@ struct ItemForward {
 }
 
 extension ModelParameters {
-    /// Forward pass for a set of books (content only; residuals are added by the caller).
-    func itemForward(_ features: BookFeatures, modalities: Modalities) -> ItemForward {
-        let projectedText = relu(affine(features.text, textWeights, textBias, enabled: modalities.usesText))
-        let projectedCover = relu(affine(features.cover, coverWeights, coverBias, enabled: modalities.usesCover))
+    /// Forward pass for some books (content only; residuals are added by the caller).
+    func itemForward(_ features: BookFeatures, books: [Int], modalities: Modalities) -> ItemForward {
+        let projectedText = relu(affine(features.text, books, textWeights, textBias, enabled: modalities.usesText))
+        let projectedCover = relu(affine(features.cover, books, coverWeights, coverBias, enabled: modalities.usesCover))
         let d = textBias.count
         var attention = [CoAttention]()
-        attention.reserveCapacity(features.count)
-        var fused = Matrix(rows: features.count, columns: 2 * d)
-        for b in 0..<features.count {
+        attention.reserveCapacity(books.count)
+        var fused = Matrix(rows: books.count, columns: 2 * d)
+        for b in 0..<books.count {
             let pair = CoAttention(text: projectedText.row(b), cover: projectedCover.row(b))
             fused.setRow(b, pair.fused)
             attention.append(pair)
         }
         let vectors = multiply(fused, projection, transposeB: true)
-        var bookTerms = [Float](repeating: headBias, count: features.count)
-        for b in 0..<features.count {
+        var bookTerms = [Float](repeating: headBias, count: books.count)
+        for b in 0..<books.count {
             var term: Float = 0
             for j in 0..<(2 * d) { term += head[j] * fused[b, j] }
             bookTerms[b] += term
@@ -132,7 +132,7 @@ extension ModelParameters {
     /// q_b and book terms for scoring; `residualRows[i]` names the residual row of book i, or nil
     /// for a book the model has no ratings for.
     public func itemSide(_ features: BookFeatures, modalities: Modalities, residualRows: [Int?]) -> ItemSide {
-        var side = itemForward(features, modalities: modalities).side
+        var side = itemForward(features, books: Array(0..<features.count), modalities: modalities).side
         let k = projection.rows
         for (b, row) in residualRows.enumerated() {
             guard let row else { continue }
@@ -142,14 +142,12 @@ extension ModelParameters {
         return side
     }
 
-    /// W x + b for each row of `inputs`, or just b when the modality is switched off.
-    private func affine(_ inputs: Matrix, _ weights: Matrix, _ bias: [Float], enabled: Bool) -> Matrix {
-        var out = Matrix(rows: inputs.rows, columns: bias.count)
-        if enabled { gemm(inputs, weights, transposeB: true, into: &out) }
-        for r in 0..<out.rows {
-            for c in 0..<out.columns { out[r, c] += bias[c] }
+    /// W x + b for the given rows of `inputs`, or just b when the modality is switched off.
+    private func affine(_ inputs: SparseRows, _ books: [Int], _ weights: Matrix, _ bias: [Float], enabled: Bool) -> Matrix {
+        guard enabled else {
+            return Matrix(rows: books.count, columns: bias.count, values: Array(Array(repeating: bias, count: books.count).joined()))
         }
-        return out
+        return inputs.project(books, transposedWeights: weights.transposed.values, bias: bias)
     }
 }
 

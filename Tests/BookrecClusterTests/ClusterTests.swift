@@ -1,0 +1,129 @@
+import BookrecCore
+import BookrecImaging
+import BookrecPipeline
+import BookrecStore
+import Foundation
+import XCTest
+
+/// The system as users run it: a coordinator and two worker processes over a real broker and a
+/// real SQLite file, compared with the in-process scorer on the same data.
+final class ClusterTests: XCTestCase {
+    var cluster: TestCluster!
+
+    override func setUpWithError() throws {
+        cluster = try TestCluster()
+    }
+
+    override func tearDown() {
+        cluster?.tearDown()
+    }
+
+    let runArguments = ["run", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
+
+    func testTwoWorkerProcessesProduceExactlyTheInProcessRecommendations() throws {
+        try cluster.startWorker()
+        try cluster.startWorker(arguments: ["--concurrency", "2"])
+        let run = try cluster.run("bookrec-coordinator", runArguments)
+        XCTAssertEqual(run.status, 0, "coordinator failed:\n\(run.error)\nworkers:\n\(cluster.workerLogs())")
+        XCTAssertTrue(run.output.contains("generation 1 active"), run.output)
+        XCTAssertEqual(cluster.stopWorkers(), [0, 0], "workers exit 0 on SIGTERM")
+
+        // The same pipeline in one process: encoders, training, scoring (with one BLAS thread,
+        // as every bookrec executable runs it).
+        setBLASThreads(1)
+        let store = try Store(path: cluster.storePath, readOnly: true)
+        let catalog = try store.loadCatalog()
+        var configuration = RunConfiguration()
+        configuration.model.epochs = 3
+        let idf = HashingTextEncoder.fitted(on: catalog.books.map(\.text), dimension: configuration.hashingDimension)
+        let text = idf.encode(catalog.books.map(\.text))
+        var cover = Matrix(rows: catalog.books.count, columns: GridCoverEncoder().dimension)
+        for (row, book) in catalog.books.enumerated() {
+            if let bytes = try store.coverBytes(bookID: book.id) {
+                cover.setRow(row, GridCoverEncoder().vector(for: try ImageDecoder().decode(bytes)))
+            }
+        }
+        let features = BookFeatures(text: text, cover: cover)
+        let bookIndex = Dictionary(uniqueKeysWithValues: catalog.books.enumerated().map { ($1.id, $0) })
+        let readerIDs = Array(Set(catalog.ratings.map(\.user))).sorted()
+        let readerIndex = Dictionary(uniqueKeysWithValues: readerIDs.enumerated().map { ($1, $0) })
+        let interactions = Interactions(
+            readers: readerIDs.count, books: catalog.books.count,
+            triples: catalog.ratings.map { (readerIndex[$0.user]!, bookIndex[$0.book]!, Float($0.rating)) })
+        let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
+        let side = parameters.itemSide(features, modalities: .both, residualRows: Array(0..<catalog.books.count))
+        let scorer = Scorer(side: side, bookIDs: catalog.books.map(\.id))
+        let expected = scorer.topK(
+            readers: parameters.readerVectors, readerBias: parameters.readerBias,
+            excluded: interactions.booksByReader, k: 20)
+
+        let reader = try QueryReader(store: store)
+        var compared = 0
+        for (row, user) in readerIDs.enumerated() {
+            let stored = try reader.recommendations(user: user, k: 20)
+            XCTAssertEqual(stored.map(\.bookID), expected[row].map { catalog.books[$0.book].id }, "reader \(user)")
+            XCTAssertEqual(stored.map { Float($0.score) }, expected[row].map(\.score), "reader \(user)")
+            compared += 1
+        }
+        XCTAssertEqual(compared, 1500)
+    }
+
+    func testQueriesAnswerFromTheActiveGeneration() throws {
+        try cluster.startWorker(arguments: ["--concurrency", "2"])
+        let run = try cluster.run("bookrec-coordinator", runArguments)
+        XCTAssertEqual(run.status, 0, run.error)
+        let store = try Store(path: cluster.storePath, readOnly: true)
+        let user = try store.loadCatalog().ratings[0].user
+
+        let recommend = try cluster.run("bookrec-query", ["recommend", "--user", "\(user)", "-k", "5", "--json"])
+        XCTAssertEqual(recommend.status, 0, recommend.error)
+        let list = try JSONSerialization.jsonObject(with: Data(recommend.output.utf8)) as! [[String: Any]]
+        XCTAssertEqual(list.map { $0["rank"] as! Int }, [1, 2, 3, 4, 5])
+        XCTAssertFalse((list[0]["title"] as! String).isEmpty)
+        let rated = Set(try store.ratedBooks(userIDs: [user])[user]!)
+        XCTAssertTrue(list.allSatisfy { !rated.contains($0["book_id"] as! Int) }, "rated books are never recommended")
+
+        let unknown = try cluster.run("bookrec-query", ["recommend", "--user", "999999999"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.error.contains("unknown reader 999999999"), unknown.error)
+        let unknownBook = try cluster.run("bookrec-query", ["similar", "--book", "123456"])
+        XCTAssertEqual(unknownBook.status, 1)
+        XCTAssertTrue(unknownBook.error.contains("unknown book 123456"), unknownBook.error)
+
+        let similar = try cluster.run("bookrec-query", ["similar", "--book", "1", "-k", "3"])
+        XCTAssertEqual(similar.status, 0, similar.error)
+        XCTAssertEqual(similar.output.split(separator: "\n").count, 4)
+
+        let export = try cluster.run("bookrec-query", ["export", "-k", "20"])
+        XCTAssertEqual(export.status, 0, export.error)
+        let lines = export.output.split(separator: "\n")
+        XCTAssertEqual(lines.first, "user_id,rank,book_id,score")
+        XCTAssertEqual(lines.count - 1, 1500 * 20, "20 books for every reader")
+
+        // rank agrees with the stored scores, and bulk pairs stream back with bad rows reported.
+        let top = list[0]["book_id"] as! Int
+        let rank = try cluster.run("bookrec-query", ["rank", "--user", "\(user)", "--books", "\(top)", "--json"])
+        let ranked = try JSONSerialization.jsonObject(with: Data(rank.output.utf8)) as! [[String: Any]]
+        XCTAssertEqual(ranked[0]["score"] as! Double, list[0]["score"] as! Double, accuracy: 1e-6)
+        let pairs = cluster.directory.appendingPathComponent("pairs.csv")
+        try "user_id,book_id\n\(user),\(top)\n\(user),999999\nnot,a pair\n\(user),1\n".write(to: pairs, atomically: true, encoding: .utf8)
+        let bulk = try cluster.run("bookrec-query", ["rank", "--pairs", pairs.path])
+        XCTAssertEqual(bulk.status, 0, bulk.error)
+        XCTAssertEqual(bulk.output.split(separator: "\n").count, 3, bulk.output)
+        XCTAssertTrue(bulk.error.contains("pairs.csv:3: unknown book 999999"), bulk.error)
+        XCTAssertTrue(bulk.error.contains("pairs.csv:4: expected user_id,book_id"), bulk.error)
+
+        let status = try cluster.run("bookrec-query", ["status", "--json"])
+        let state = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
+        XCTAssertEqual(state["active_generation"] as? Int, 1)
+        XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 4, "queue depths when the broker is reachable")
+    }
+
+    func testASecondCoordinatorOnTheSameStoreRefuses() throws {
+        let lock = try CoordinatorLock(storePath: cluster.storePath)
+        defer { lock.release() }
+        let second = try cluster.run("bookrec-coordinator", runArguments)
+        XCTAssertEqual(second.status, 1)
+        XCTAssertTrue(second.error.contains("another coordinator is running against"), second.error)
+    }
+}
