@@ -162,8 +162,7 @@ public struct BPRMatrixFactorization: Ranker {
             order.shuffle(using: &generator)
             for i in order {
                 let u = Int(ix.reader[i]), a = Int(ix.book[i])
-                var b = Int.random(in: 0..<ix.books, using: &generator)
-                while ix.hasRated(reader: u, book: b) { b = Int.random(in: 0..<ix.books, using: &generator) }
+                let b = ix.sampleNegative(for: u, using: &generator)
                 p.values.withUnsafeMutableBufferPointer { pv in
                     q.values.withUnsafeMutableBufferPointer { qv in
                         let pu = pv.baseAddress! + u * factors, qa = qv.baseAddress! + a * factors, qb = qv.baseAddress! + b * factors

@@ -37,6 +37,20 @@ public struct Interactions: Sendable {
         return low < list.count && list[low] == Int32(b)
     }
 
+    /// An unrated book drawn in proportion to its number of ratings (the book of a random rating).
+    ///
+    /// Positives come in proportion to popularity, so negatives drawn the same way cancel the
+    /// popularity gradient: the model learns taste rather than counts, which in goodbooks (about
+    /// 100 ratings per book) carry no signal.
+    public func sampleNegative(for reader: Int, using generator: inout SeededGenerator) -> Int {
+        var negative = Int(book[Int.random(in: 0..<count, using: &generator)])
+        // A reader who rated nearly everything would loop forever; a few tries suffice in practice.
+        for _ in 0..<20 where hasRated(reader: reader, book: negative) {
+            negative = Int(book[Int.random(in: 0..<count, using: &generator)])
+        }
+        return negative
+    }
+
     /// Number of ratings per book, the popularity signal.
     public func ratingCounts() -> [Int] {
         var counts = [Int](repeating: 0, count: books)

@@ -72,11 +72,7 @@ public struct Trainer {
         case .mse:
             return TrainingExample(reader: reader, book: book, target: normalizedRating(interactions.rating[index]), usesResidual: usesResidual)
         case .bpr:
-            var negative = Int.random(in: 0..<interactions.books, using: &generator)
-            // A reader who rated nearly everything would loop forever; a few tries suffice in practice.
-            for _ in 0..<20 where interactions.hasRated(reader: reader, book: negative) {
-                negative = Int.random(in: 0..<interactions.books, using: &generator)
-            }
+            let negative = interactions.sampleNegative(for: reader, using: &generator)
             return TrainingExample(reader: reader, book: book, negative: negative, usesResidual: usesResidual)
         }
     }
