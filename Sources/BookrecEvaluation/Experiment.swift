@@ -24,12 +24,11 @@ public struct Experiment {
         public var split: EvaluationSplit
     }
 
-    public func run(catalog: CatalogImport) throws -> Report {
-        let started = Date()
+    /// The default encoders of the experiment: hashed text (IDF fitted on the catalog) and grid
+    /// statistics of each cover (zero where a book has none).
+    public static func defaultFeatures(catalog: CatalogImport) throws -> (text: Matrix, cover: Matrix) {
         let books = catalog.books
-        log("encoding \(books.count) books (\(catalog.covers.count) covers)")
-        let textEncoder = HashingTextEncoder.fitted(on: books.map(\.text))
-        let text = textEncoder.encode(books.map(\.text))
+        let text = HashingTextEncoder.fitted(on: books.map(\.text)).encode(books.map(\.text))
         let coverEncoder = GridCoverEncoder()
         var cover = Matrix(rows: books.count, columns: coverEncoder.dimension)
         let decoder = ImageDecoder()
@@ -37,6 +36,13 @@ public struct Experiment {
             guard let bytes = catalog.covers[book.id] else { continue }
             cover.setRow(b, coverEncoder.vector(for: try decoder.decode(bytes)))
         }
+        return (text, cover)
+    }
+
+    /// Runs every model on one split; `text` and `cover` hold one encoder row per catalog book.
+    public func run(catalog: CatalogImport, text: Matrix, cover: Matrix, encoders: String) throws -> Report {
+        let started = Date()
+        let books = catalog.books
         let features = BookFeatures(text: text, cover: cover)
         let split = EvaluationSplit(ratings: catalog.ratings, seed: seed)
         let data = IndexedData(bookIDs: books.map(\.id), training: split.training)
@@ -114,6 +120,7 @@ public struct Experiment {
             start = Date()
             evaluate(bookrec(name, change), cold: true, since: start)
         }
+        notes.append("Encoders: \(encoders).")
         notes.append(String(format: "Total wall time %.0f s.", Date().timeIntervalSince(started)))
         return Report(rows: rows, notes: notes, warmReaders: evaluator.warmReaderCount, coldReaders: evaluator.coldReaderCount, split: split)
     }

@@ -3,6 +3,8 @@ import BookrecCLI
 import BookrecCore
 import BookrecData
 import BookrecEvaluation
+import BookrecImaging
+import BookrecPipeline
 import Foundation
 
 struct EvaluateCommand: ParsableCommand {
@@ -29,6 +31,26 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Width d of t′ and v′.")
     var fusedDimension = ModelConfiguration().fusedDimension
 
+    @Option(help: "Width k of reader and item vectors.")
+    var factors = ModelConfiguration().factors
+
+    @Option(help: "L2 penalty on reader vectors.")
+    var readerRegularization = ModelConfiguration().readerRegularization
+
+    @Option(help: "L2 penalty on the books' collaborative residuals.")
+    var residualRegularization = ModelConfiguration().residualRegularization
+
+    @Option(help: "Adam learning rate.")
+    var learningRate = ModelConfiguration().learningRate
+
+    @Option(help: "Text encoder: hashing or minilm.")
+    var textEncoder: TextEncoderChoice = .hashing
+
+    @Option(help: "Cover encoder: grid or efficientnet.")
+    var coverEncoder: CoverEncoderChoice = .grid
+
+    @OptionGroup var modelsOptions: ModelsOptions
+
     @Option(help: ArgumentHelp("Also write the table to this file.", valueName: "path"))
     var output: String?
 
@@ -45,9 +67,34 @@ struct EvaluateCommand: ParsableCommand {
         experiment.mainModelOnly = mainModelOnly
         experiment.base.epochs = epochs
         experiment.base.fusedDimension = fusedDimension
+        experiment.base.factors = factors
+        experiment.base.readerRegularization = readerRegularization
+        experiment.base.residualRegularization = residualRegularization
+        experiment.base.learningRate = learningRate
         experiment.log = { printError($0) }
-        let report = try experiment.run(catalog: catalog)
+        let features = try encode(catalog)
+        let report = try experiment.run(
+            catalog: catalog, text: features.text, cover: features.cover, encoders: "\(textEncoder.rawValue) text, \(coverEncoder.rawValue) covers")
         print(report.markdown)
         if let output { try report.markdown.write(toFile: output, atomically: true, encoding: .utf8) }
+    }
+
+    /// Encoder outputs for every book of the catalog, with the chosen encoders.
+    private func encode(_ catalog: CatalogImport) throws -> (text: Matrix, cover: Matrix) {
+        var (text, cover) = try Experiment.defaultFeatures(catalog: catalog)
+        let started = Date()
+        if textEncoder == .minilm {
+            text = try PretrainedEncoders.text(modelsDirectory: modelsOptions.directory).encode(catalog.books.map(\.text))
+        }
+        if coverEncoder == .efficientnet {
+            let encoder = try PretrainedEncoders.cover(modelsDirectory: modelsOptions.directory)
+            cover = Matrix(rows: catalog.books.count, columns: encoder.dimension)
+            for (row, book) in catalog.books.enumerated() {
+                guard let bytes = catalog.covers[book.id] else { continue }
+                cover.setRow(row, try encoder.encode([try ImageDecoder().decode(bytes)]).row(0))
+            }
+        }
+        printError(String(format: "encoded %d books in %.0f s", catalog.books.count, Date().timeIntervalSince(started)))
+        return (text, cover)
     }
 }
