@@ -233,7 +233,7 @@ public struct ContentProfileRanker: Ranker {
 public struct BookrecRanker: Ranker {
     public let name: String
     public let configuration: ModelConfiguration
-    var parameters: ModelParameters
+    let parameters: ModelParameters
     let scorer: Scorer
 
     public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures, log: (String) -> Void = { _ in }) {
@@ -247,19 +247,6 @@ public struct BookrecRanker: Ranker {
             features, modalities: configuration.modalities,
             residualRows: configuration.collaborativeResidual ? Array(0..<features.count) : [Int?](repeating: nil, count: features.count))
         scorer = Scorer(side: side, bookIDs: data.bookIDs)
-        if ProcessInfo.processInfo.environment["BOOKREC_FOLD_IN_ALL"] == "1" {
-            let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: data.interactions)
-            var folded = parameters
-            for u in 0..<data.interactions.readers {
-                let ix = data.interactions
-                let ratings = ix.booksByReader[u].map { (book: Int($0), rating: Float(5)) }
-                let (vector, bias) = foldIn.solve(ratings: ratings, items: side)
-                folded.readerVectors.setRow(u, vector)
-                folded.readerBias[u] = bias
-            }
-            log("  folded in every reader (target margin \(foldIn.targetMargin))")
-            parameters = folded
-        }
     }
 
     public func scores(readers: [Int]) -> Matrix {

@@ -25,6 +25,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Only bookrec's main model (no baselines, no ablation), for quick iterations.")
     var mainModelOnly = false
 
+    @Flag(help: "Only random, the content-only profile and bookrec with text only, cover only and fused: the rows that compare encoders.")
+    var modalitiesOnly = false
+
     @Option(help: "Training epochs of bookrec's models.")
     var epochs = ModelConfiguration().epochs
 
@@ -39,6 +42,12 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "L2 penalty on the books' collaborative residuals.")
     var residualRegularization = ModelConfiguration().residualRegularization
+
+    @Option(help: "L2 penalty on the dense weights (W_t, W_v, P).")
+    var weightRegularization = ModelConfiguration().weightRegularization
+
+    @Option(help: "Probability that a training example leaves out the books' residuals.")
+    var residualDropout = ModelConfiguration().residualDropout
 
     @Option(help: "Adam learning rate.")
     var learningRate = ModelConfiguration().learningRate
@@ -65,12 +74,15 @@ struct EvaluateCommand: ParsableCommand {
         experiment.seed = seed
         experiment.quick = quick
         experiment.mainModelOnly = mainModelOnly
+        experiment.modalitiesOnly = modalitiesOnly
         experiment.base.epochs = epochs
         experiment.base.fusedDimension = fusedDimension
         experiment.base.factors = factors
         experiment.base.readerRegularization = readerRegularization
         experiment.base.residualRegularization = residualRegularization
         experiment.base.learningRate = learningRate
+        experiment.base.residualDropout = residualDropout
+        experiment.base.weightRegularization = weightRegularization
         experiment.log = { printError($0) }
         let features = try encode(catalog)
         let report = try experiment.run(

@@ -31,11 +31,11 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Probability that a training example drops the residual, so that the content path must
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
-    public var epochs = 12
+    public var epochs = 6
     public var batchSize = 8192
     public var learningRate: Float = 0.01
-    public var readerRegularization: Float = 0.002
-    public var residualRegularization: Float = 0.01
+    public var readerRegularization: Float = 0.0005
+    public var residualRegularization: Float = 0.0005
     public var weightRegularization: Float = 0.0001
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
