@@ -255,8 +255,8 @@ public struct BookrecRanker: Ranker {
 
     public func predictedRating(reader: Int, book: Int) -> Double? {
         guard configuration.objective == .mse else { return nil }
-        var logit = scorer.bookTerms[book] + parameters.readerBias[reader]
-        for f in 0..<scorer.items.columns { logit += parameters.readerVectors[reader, f] * scorer.items[book, f] }
+        var logit = scorer.bookTerm(book) + parameters.readerBias[reader]
+        for (f, q) in scorer.itemVector(book).enumerated() { logit += parameters.readerVectors[reader, f] * q }
         return 1 + 4 * Double(sigmoid(logit))
     }
 }

@@ -80,7 +80,7 @@ public final class ScoringContext {
             throw PermanentJobError("score shard names readers without vectors in generation \(generationID): \(unknown.prefix(10).map(String.init).joined(separator: ", "))")
         }
         let rated = try store.ratedBooks(userIDs: userIDs)
-        let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.items.columns)
+        let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.factors)
         let excluded = userIDs.map { user in (rated[user] ?? []).compactMap { bookIndex[$0] }.sorted().map(Int32.init) }
         let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, excluded: excluded, k: topK)
         return zip(userIDs, lists).map { user, list in (user, list.map { (scorer.bookIDs[$0.book], $0.score) }) }

@@ -86,27 +86,12 @@ struct TextEncoderBenchmark: ParsableCommand {
         return 2 * layers * (linear + attention)
     }
 
-    /// Runs `body` once to warm up, then for at least `seconds` and 5 rounds; returns the median
-    /// seconds per round, which shrugs off rounds slowed by other processes on the machine.
     private func measure(_ body: () throws -> Void) rethrows -> Double {
-        try body()
-        var rounds = [Double]()
-        let start = Date()
-        repeat {
-            let roundStart = Date()
-            try body()
-            rounds.append(Date().timeIntervalSince(roundStart))
-        } while rounds.count < 5 || Date().timeIntervalSince(start) < seconds
-        return rounds.sorted()[rounds.count / 2]
+        try medianSeconds(minimumRounds: 5, seconds: seconds, body)
     }
 
-    /// GFLOP/s of a 1024×1024 by 1024×1024 sgemm on the current thread count.
     private func measureSgemmPeak() -> Double {
-        let n = 1024
-        let a = Matrix(rows: n, columns: n, values: (0..<n * n).map { Float($0 % 17) / 17 })
-        var c = Matrix(rows: n, columns: n)
-        let perCall = measure { gemm(a, a, into: &c) }
-        return 2 * pow(Double(n), 3) / perCall / 1e9
+        sgemmPeakGFLOPS(seconds: seconds)
     }
 
     private static func bookTexts(_ url: URL) throws -> [String] {

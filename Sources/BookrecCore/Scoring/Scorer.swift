@@ -7,51 +7,71 @@ public struct ScoredBook: Equatable, Sendable {
     public var score: Float { sigmoid(logit) }
 }
 
-/// Scores readers × books as one matrix product plus the book term, and keeps each reader's
-/// top-K unrated books, ties broken by the lower book id.
+/// Scores readers × books as one matrix product and keeps each reader's top-K unrated books,
+/// ties broken by the lower book id.
 ///
-/// Products are computed in fixed blocks of `blockSize` readers and books, zero-padded, so that
-/// every logit goes through the same BLAS kernel path whatever the shard: results are bit-identical
-/// for any number of workers and any shard size.
+/// The book term and the reader bias ride along as two extra columns ([p_u, 1, β_u] ·
+/// [q_b, term_b, 1]), so one sgemm yields the logits with no second pass. Products are computed
+/// in fixed blocks of `blockSize` readers against every book, zero-padded, so that each logit goes
+/// through the same BLAS kernel path whatever the shard: results are bit-identical for any number
+/// of workers and any shard size.
 public struct Scorer: Sendable {
-    public static let blockSize = 64
-    public let items: Matrix  // padded books × k
-    public let bookTerms: [Float]
+    public static let blockSize = 256
+    /// Padded books × (k + 2): q_b, the book term, and 1.
+    let augmentedItems: Matrix
+    public let factors: Int
     public let bookIDs: [Int]
 
     /// `bookIDs[i]` is the id of row i of `side`; it breaks ties.
     public init(side: ItemSide, bookIDs: [Int]) {
         precondition(side.vectors.rows == bookIDs.count)
-        let padded = Self.padded(side.vectors.rows)
-        var items = Matrix(rows: padded, columns: side.vectors.columns)
-        items.values.replaceSubrange(0..<side.vectors.values.count, with: side.vectors.values)
-        self.items = items
-        self.bookTerms = side.bookTerms
+        let k = side.vectors.columns
+        var items = Matrix(rows: Self.padded(bookIDs.count), columns: k + 2)
+        for b in 0..<bookIDs.count {
+            for f in 0..<k { items[b, f] = side.vectors[b, f] }
+            items[b, k] = side.bookTerms[b]
+            items[b, k + 1] = 1
+        }
+        augmentedItems = items
+        factors = k
         self.bookIDs = bookIDs
     }
 
     public var bookCount: Int { bookIDs.count }
 
-    static func padded(_ n: Int) -> Int { (n + blockSize - 1) / blockSize * blockSize }
+    static func padded(_ n: Int) -> Int { (n + 63) / 64 * 64 }
 
-    /// Logits of every book for each reader, as (readers × books) in the unpadded book range.
-    public func logits(readers: Matrix, readerBias: [Float]) -> Matrix {
-        precondition(readers.columns == items.columns)
-        var result = Matrix(rows: readers.rows, columns: bookCount)
+    /// q_b of a book (row `book` of the item side).
+    public func itemVector(_ book: Int) -> [Float] { Array(augmentedItems.row(book)[0..<factors]) }
+
+    public func bookTerm(_ book: Int) -> Float { augmentedItems[book, factors] }
+
+    /// Calls `body` with each block of readers' logits (block rows × padded books) and the index
+    /// of the block's first reader.
+    private func forEachBlock(readers: Matrix, readerBias: [Float], _ body: (Matrix, Int, Int) -> Void) {
+        precondition(readers.columns == factors, "reader vectors have \(readers.columns) factors, items \(factors)")
+        var block = Matrix(rows: Self.blockSize, columns: factors + 2)
+        var products = Matrix(rows: Self.blockSize, columns: augmentedItems.rows)
         for start in stride(from: 0, to: readers.rows, by: Self.blockSize) {
             let count = min(Self.blockSize, readers.rows - start)
-            var block = Matrix(rows: Self.blockSize, columns: readers.columns)
-            block.values.replaceSubrange(0..<(count * readers.columns), with: readers.values[(start * readers.columns)..<((start + count) * readers.columns)])
-            let products = multiply(block, items, transposeB: true)
+            for r in 0..<Self.blockSize {
+                for f in 0..<factors { block[r, f] = r < count ? readers[start + r, f] : 0 }
+                block[r, factors] = r < count ? 1 : 0
+                block[r, factors + 1] = r < count ? readerBias[start + r] : 0
+            }
+            gemm(block, augmentedItems, transposeB: true, into: &products)
+            body(products, start, count)
+        }
+    }
+
+    /// Logits of every book for each reader, as (readers × books).
+    public func logits(readers: Matrix, readerBias: [Float]) -> Matrix {
+        var result = Matrix(rows: readers.rows, columns: bookCount)
+        forEachBlock(readers: readers, readerBias: readerBias) { products, start, count in
             for r in 0..<count {
-                let bias = readerBias[start + r]
-                products.values.withUnsafeBufferPointer { source in
-                    result.values.withUnsafeMutableBufferPointer { target in
-                        let from = source.baseAddress! + r * items.rows
-                        let to = target.baseAddress! + (start + r) * bookCount
-                        for b in 0..<bookCount { to[b] = from[b] + bookTerms[b] + bias }
-                    }
-                }
+                result.values.replaceSubrange(
+                    ((start + r) * bookCount)..<((start + r + 1) * bookCount),
+                    with: products.values[(r * products.columns)..<(r * products.columns + bookCount)])
             }
         }
         return result
@@ -62,22 +82,16 @@ public struct Scorer: Sendable {
         precondition(excluded.count == readers.rows)
         var results = [[ScoredBook]]()
         results.reserveCapacity(readers.rows)
-        for start in stride(from: 0, to: readers.rows, by: Self.blockSize) {
-            let end = min(start + Self.blockSize, readers.rows)
-            let block = Matrix(rows: end - start, columns: readers.columns, values: Array(readers.values[(start * readers.columns)..<(end * readers.columns)]))
-            let logits = logits(readers: block, readerBias: Array(readerBias[start..<end]))
-            for r in 0..<(end - start) {
-                results.append(selectTop(logits: logits, row: r, excluded: excluded[start + r], k: k))
+        let selector = TopKSelector(bookIDs: bookIDs)
+        forEachBlock(readers: readers, readerBias: readerBias) { products, start, count in
+            products.values.withUnsafeBufferPointer { all in
+                for r in 0..<count {
+                    let row = UnsafeBufferPointer(rebasing: all[(r * products.columns)..<(r * products.columns + bookCount)])
+                    results.append(selector.select(row, excluding: excluded[start + r], k: k))
+                }
             }
         }
         return results
-    }
-
-    func selectTop(logits: Matrix, row: Int, excluded: [Int32], k: Int) -> [ScoredBook] {
-        logits.values.withUnsafeBufferPointer { all in
-            TopKSelector(bookIDs: bookIDs).select(
-                UnsafeBufferPointer(rebasing: all[(row * logits.columns)..<(row * logits.columns + bookCount)]), excluding: excluded, k: k)
-        }
     }
 }
 
