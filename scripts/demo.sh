@@ -4,7 +4,8 @@
 # reader's recommendations. Leaves no process running.
 #
 # Environment: BOOKREC_STORE (default .run/demo.sqlite), BOOKREC_DEMO_READER (default 1),
-# BOOKREC_TEXT_ENCODER / BOOKREC_COVER_ENCODER (default: the pretrained ones when installed).
+# BOOKREC_TEXT_ENCODER (minilm or hashing; default minilm), BOOKREC_COVER_ENCODER (efficientnet or
+# grid; default efficientnet). setup.sh installs the pretrained weights the defaults need.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -34,8 +35,6 @@ for n in 1 2; do
     "$bin/bookrec-worker" >".run/worker-$n.log" 2>&1 &
     workers+=("$!")
 done
-encoders=()
-[[ -n "${BOOKREC_TEXT_ENCODER:-}" ]] && encoders+=(--text-encoder "$BOOKREC_TEXT_ENCODER")
-[[ -n "${BOOKREC_COVER_ENCODER:-}" ]] && encoders+=(--cover-encoder "$BOOKREC_COVER_ENCODER")
-"$bin/bookrec-coordinator" run "${encoders[@]}"
+"$bin/bookrec-coordinator" run \
+    --text-encoder "${BOOKREC_TEXT_ENCODER:-minilm}" --cover-encoder "${BOOKREC_COVER_ENCODER:-efficientnet}"
 "$bin/bookrec-query" recommend --user "${BOOKREC_DEMO_READER:-1}" -k 10

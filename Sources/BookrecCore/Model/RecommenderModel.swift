@@ -33,9 +33,12 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var residualDropout: Float = 0.5
     public var epochs = 6
     public var batchSize = 8192
+    /// Adam's rate for the dense weights.
     public var learningRate: Float = 0.01
-    public var readerRegularization: Float = 0.0005
-    public var residualRegularization: Float = 0.0005
+    /// SGD's rate for reader vectors and residuals, per example.
+    public var sparseLearningRate: Float = 0.05
+    public var readerRegularization: Float = 0.01
+    public var residualRegularization: Float = 0.01
     public var weightRegularization: Float = 0.0001
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
@@ -75,7 +78,7 @@ public struct ModelParameters: Codable, Equatable, Sendable {
         projection = random(k, 2 * d, scale: 0.5 / Float(2 * d).squareRoot())
         head = [Float](repeating: 0, count: 2 * d)
         headBias = 0
-        readerVectors = random(readers, k, scale: configuration.personalised ? 0.01 : 0)
+        readerVectors = random(readers, k, scale: configuration.personalised ? 0.1 : 0)
         readerBias = [Float](repeating: 0, count: readers)
         residualVectors = Matrix(rows: books, columns: k)
         residualBias = [Float](repeating: 0, count: books)

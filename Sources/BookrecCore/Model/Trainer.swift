@@ -55,7 +55,9 @@ public struct Trainer {
                     example(rating: $0, interactions: interactions, generator: &generator)
                 }
                 let (loss, gradient) = parameters.lossAndGradient(examples: examples, features: features, configuration: configuration)
-                optimizer.apply(gradient, to: &parameters, rate: configuration.learningRate)
+                optimizer.apply(
+                    gradient, to: &parameters, rate: configuration.learningRate,
+                    sparseRate: configuration.sparseLearningRate * Float(examples.count))
                 epochLoss += loss
                 batches += 1
             }
@@ -78,11 +80,15 @@ public struct Trainer {
     }
 }
 
-/// Adam over every parameter block of the model.
+/// Adam over the dense weights; plain SGD over the sparse rows (readers and residuals).
+///
+/// A reader appears in about one example per batch and a book in a few dozen: Adam, which moves
+/// every touched parameter by about its learning rate per step, would give each reader only a
+/// dozen small steps per epoch. SGD on the summed gradient behaves like per-example SGD (as in
+/// matrix factorisation) and lets the rows learn at the pace of their data.
 struct Optimizer {
     var time = 0
     var textWeights, textBias, coverWeights, coverBias, projection, head, headBias: AdamMoments
-    var readerVectors, readerBias, residualVectors, residualBias: AdamMoments
 
     init(shapeOf parameters: ModelParameters) {
         textWeights = AdamMoments(count: parameters.textWeights.values.count)
@@ -92,13 +98,10 @@ struct Optimizer {
         projection = AdamMoments(count: parameters.projection.values.count)
         head = AdamMoments(count: parameters.head.count)
         headBias = AdamMoments(count: 1)
-        readerVectors = AdamMoments(count: parameters.readerVectors.values.count)
-        readerBias = AdamMoments(count: parameters.readerBias.count)
-        residualVectors = AdamMoments(count: parameters.residualVectors.values.count)
-        residualBias = AdamMoments(count: parameters.residualBias.count)
     }
 
-    mutating func apply(_ gradient: Gradient, to parameters: inout ModelParameters, rate: Float) {
+    /// `sparseRate` multiplies the batch-mean gradient of the sparse rows.
+    mutating func apply(_ gradient: Gradient, to parameters: inout ModelParameters, rate: Float, sparseRate: Float) {
         time += 1
         textWeights.step(&parameters.textWeights.values, gradient.textWeights.values, rate: rate, time: time)
         textBias.step(&parameters.textBias, gradient.textBias, rate: rate, time: time)
@@ -110,18 +113,14 @@ struct Optimizer {
         headBias.step(&c, [gradient.headBias], rate: rate, time: time)
         parameters.headBias = c[0]
         let k = parameters.readerVectors.columns
-        // Sorted keys keep the floating-point order, and so the result, independent of hashing.
-        for reader in gradient.readerVectors.keys.sorted() {
-            readerVectors.step(&parameters.readerVectors.values, gradient.readerVectors[reader]!, offset: reader * k, rate: rate, time: time)
+        // Each row is updated on its own, so the order of the dictionary does not matter.
+        for (reader, row) in gradient.readerVectors {
+            for f in 0..<k { parameters.readerVectors.values[reader * k + f] -= sparseRate * row[f] }
         }
-        for reader in gradient.readerBias.keys.sorted() {
-            readerBias.step(&parameters.readerBias, [gradient.readerBias[reader]!], offset: reader, rate: rate, time: time)
+        for (reader, value) in gradient.readerBias { parameters.readerBias[reader] -= sparseRate * value }
+        for (book, row) in gradient.residualVectors {
+            for f in 0..<k { parameters.residualVectors.values[book * k + f] -= sparseRate * row[f] }
         }
-        for book in gradient.residualVectors.keys.sorted() {
-            residualVectors.step(&parameters.residualVectors.values, gradient.residualVectors[book]!, offset: book * k, rate: rate, time: time)
-        }
-        for book in gradient.residualBias.keys.sorted() {
-            residualBias.step(&parameters.residualBias, [gradient.residualBias[book]!], offset: book, rate: rate, time: time)
-        }
+        for (book, value) in gradient.residualBias { parameters.residualBias[book] -= sparseRate * value }
     }
 }
