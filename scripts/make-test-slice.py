@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Cuts the small slice of data/goodbooks that the tests read (Tests/Fixtures/goodbooks-slice).
+"""Cuts the small slices of data/goodbooks that the tests read (Tests/Fixtures/goodbooks-slice,
+and goodbooks-tiny with `scripts/make-test-slice.py 24 200 Tests/Fixtures/goodbooks-tiny`).
 
 The first BOOKS books, their tags, genres and descriptions, the covers among them, and the
 ratings of those books by the first READERS readers who rated any of them. Run from the repo root.
 """
 import csv, os, shutil, sys
 
-BOOKS, READERS = 300, 1500
-source, target = "data/goodbooks", "Tests/Fixtures/goodbooks-slice"
+# usage: scripts/make-test-slice.py [BOOKS READERS TARGET]
+BOOKS, READERS = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) > 2 else (300, 1500)
+source = "data/goodbooks"
+target = sys.argv[3] if len(sys.argv) > 3 else "Tests/Fixtures/goodbooks-slice"
 os.makedirs(os.path.join(target, "covers"), exist_ok=True)
 
 def copy(name, keep):

@@ -66,10 +66,3 @@ public struct EncoderSet {
         return (vectors, failures)
     }
 }
-
-/// Names of the per-generation blobs.
-public enum ModelBlob {
-    public static let textIDF = "text-idf"
-    public static let parameters = "parameters"
-    public static let foldIn = "fold-in"
-}

@@ -60,6 +60,9 @@ public struct ModelBuilder {
             generationID: generationID,
             readerIDs.enumerated().map { (row, user) in (user, parameters.readerVectors.row(row), parameters.readerBias[row]) })
         try store.saveBlob(generationID: generationID, name: ModelBlob.foldIn, bytes: try JSONEncoder().encode(foldIn))
+        try store.saveBlob(
+            generationID: generationID, name: ModelBlob.encoders,
+            bytes: Data("\(encoders.textIdentity), \(encoders.coverIdentity)".utf8))
         var stored = parameters
         // Reader vectors have their own table; the blob keeps what places new books. It is written
         // last: its presence marks the model step done for a resumed run.

@@ -2,6 +2,15 @@ import BookrecCore
 import Foundation
 import GRDB
 
+/// Names of the per-generation blobs.
+public enum ModelBlob {
+    public static let textIDF = "text-idf"
+    public static let parameters = "parameters"
+    public static let foldIn = "fold-in"
+    /// The identities (name@version) of the encoders whose outputs trained the model.
+    public static let encoders = "encoders"
+}
+
 public enum GenerationState: String, Sendable {
     case building, complete, failed
 }

@@ -31,8 +31,10 @@ struct StatusCommand: ParsableCommand {
                     "running": ofKind.filter { $0.state == .running }.count, "failed": ofKind.filter { $0.state == .failed }.count,
                 ]
             }
+            let encoders = try store.blob(generationID: generation.id, name: ModelBlob.encoders).map { String(decoding: $0, as: UTF8.self) } ?? ""
             return [
                 "id": generation.id, "kind": generation.kind, "state": generation.state.rawValue, "active": generation.id == active,
+                "encoders": encoders,
                 "created_at": ISO8601DateFormatter().string(from: generation.createdAt), "shards": phases,
             ]
         }
@@ -63,7 +65,7 @@ struct StatusCommand: ParsableCommand {
                 let s = shards[kind.rawValue]!
                 return "\(kind.rawValue) \(s["done"]!)/\(s["total"]!)" + (s["failed"]! > 0 ? " (\(s["failed"]!) failed)" : "")
             }
-            print("  generation \(generation["id"]!) [\(generation["kind"]!), \(generation["state"]!)\((generation["active"] as! Bool) ? ", active" : "")] \(phases.joined(separator: ", "))")
+            print("  generation \(generation["id"]!) [\(generation["kind"]!), \(generation["state"]!)\((generation["active"] as! Bool) ? ", active" : "")] \(phases.joined(separator: ", ")); encoders: \(generation["encoders"]!)")
         }
         print("dead-lettered jobs: \(deadLetters.count)")
         for letter in deadLetters {
