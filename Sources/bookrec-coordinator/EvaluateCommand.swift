@@ -31,6 +31,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Training epochs of bookrec's models.")
     var epochs = ModelConfiguration().epochs
 
+    @Option(help: "Training examples per batch.")
+    var batchSize = ModelConfiguration().batchSize
+
     @Option(help: "Width d of t′ and v′.")
     var fusedDimension = ModelConfiguration().fusedDimension
 
@@ -77,6 +80,7 @@ struct EvaluateCommand: ParsableCommand {
         experiment.modalitiesOnly = modalitiesOnly
         experiment.base.epochs = epochs
         experiment.base.fusedDimension = fusedDimension
+        experiment.base.batchSize = batchSize
         experiment.base.factors = factors
         experiment.base.readerRegularization = readerRegularization
         experiment.base.residualRegularization = residualRegularization

@@ -160,3 +160,34 @@ final class ModelTests: XCTestCase {
         }
     }
 }
+
+extension ModelTests {
+    /// The cheap per-example step moves each row by −rate × the gradient lossAndGradient reports.
+    func testSparseStepFollowsTheHandDerivedGradient() {
+        let catalog = TinyCatalog()
+        for objective in Objective.allCases {
+            let configuration = configuration(objective)
+            let parameters = perturbed(configuration, catalog)
+            let example = examples(objective, catalog)[0]
+            let (_, gradient) = parameters.lossAndGradient(examples: [example], features: catalog.features, configuration: configuration)
+            let content = parameters.itemSide(
+                catalog.features, modalities: .both, residualRows: [Int?](repeating: nil, count: catalog.interactions.books))
+            var stepped = parameters
+            let rate: Float = 0.1
+            stepped.sparseStep(example, content: content, configuration: configuration, rate: rate)
+            let u = example.reader
+            for f in 0..<3 {
+                XCTAssertEqual(stepped.readerVectors[u, f], parameters.readerVectors[u, f] - rate * gradient.readerVectors[u]![f], accuracy: 1e-5)
+                for book in [example.book, example.negative].compactMap({ $0 }) {
+                    XCTAssertEqual(
+                        stepped.residualVectors[book, f], parameters.residualVectors[book, f] - rate * gradient.residualVectors[book]![f],
+                        accuracy: 1e-5, "\(objective) e_\(book)")
+                }
+            }
+            XCTAssertEqual(stepped.residualBias[example.book], parameters.residualBias[example.book] - rate * gradient.residualBias[example.book]!, accuracy: 1e-5)
+            if objective == .mse {
+                XCTAssertEqual(stepped.readerBias[u], parameters.readerBias[u] - rate * gradient.readerBias[u]!, accuracy: 1e-5)
+            }
+        }
+    }
+}

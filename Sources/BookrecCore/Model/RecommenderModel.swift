@@ -31,12 +31,14 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Probability that a training example drops the residual, so that the content path must
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
-    public var epochs = 6
-    public var batchSize = 8192
+    public var epochs = 10
+    public var batchSize = 65536
     /// Adam's rate for the dense weights.
     public var learningRate: Float = 0.01
     /// SGD's rate for reader vectors and residuals, per example.
     public var sparseLearningRate: Float = 0.05
+    /// Passes of per-example SGD over the reader and residual rows after each epoch's dense steps.
+    public var sparsePasses = 3
     public var readerRegularization: Float = 0.01
     public var residualRegularization: Float = 0.01
     public var weightRegularization: Float = 0.0001

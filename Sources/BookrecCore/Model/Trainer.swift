@@ -61,6 +61,16 @@ public struct Trainer {
                 epochLoss += loss
                 batches += 1
             }
+            let content = parameters.itemSide(
+                features, modalities: configuration.modalities, residualRows: [Int?](repeating: nil, count: features.count))
+            for _ in 0..<configuration.sparsePasses {
+                order.shuffle(using: &generator)
+                for index in order {
+                    parameters.sparseStep(
+                        example(rating: index, interactions: interactions, generator: &generator), content: content,
+                        configuration: configuration, rate: configuration.sparseLearningRate)
+                }
+            }
             progress(epoch, epochLoss / Float(max(batches, 1)))
         }
         return parameters
