@@ -12,6 +12,12 @@ public struct CatalogImport: Sendable {
     /// Accepted and rejected rows per file.
     public var counts: [String: (accepted: Int, rejected: Int)] = [:]
 
+    /// Counts a row of `file`, and records the problem if it was rejected.
+    mutating func tally(_ file: String, line: Int?, rejection reason: String?, reportedAs reportedFile: String? = nil) {
+        if let reason { problems.append(InputProblem(file: reportedFile ?? file, line: line, reason: reason)) }
+        count(file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+    }
+
     mutating func count(_ file: String, accepted: Int, rejected: Int) {
         let current = counts[file] ?? (0, 0)
         counts[file] = (current.accepted + accepted, current.rejected + rejected)
@@ -90,8 +96,7 @@ public struct GoodbooksLoader {
             } else {
                 reason = "book_id \"\(f[id])\" is not a positive integer"
             }
-            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
-            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+            result.tally(csv.file, line: record.line, rejection: reason)
         }
         return books
     }
@@ -103,10 +108,9 @@ public struct GoodbooksLoader {
             switch knownBook(record.fields[id], known) {
             case .success(let bookID):
                 descriptions[bookID] = record.fields[description]
-                result.count(csv.file, accepted: 1, rejected: 0)
+                result.tally(csv.file, line: record.line, rejection: nil)
             case .failure(let problem):
-                result.problems.append(InputProblem(file: csv.file, line: record.line, reason: problem.description))
-                result.count(csv.file, accepted: 0, rejected: 1)
+                result.tally(csv.file, line: record.line, rejection: problem.description)
             }
         }
         return descriptions
@@ -115,13 +119,9 @@ public struct GoodbooksLoader {
     private func parseTags(names: CSVReader, bookTags: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: [String]] {
         var tagName: [Int: String] = [:]
         for record in names.records {
-            if let tagID = Int(record.fields[names.column("tag_id")!]) {
-                tagName[tagID] = record.fields[names.column("tag_name")!]
-                result.count(names.file, accepted: 1, rejected: 0)
-            } else {
-                result.problems.append(InputProblem(file: names.file, line: record.line, reason: "tag_id is not an integer"))
-                result.count(names.file, accepted: 0, rejected: 1)
-            }
+            let tagID = Int(record.fields[names.column("tag_id")!])
+            if let tagID { tagName[tagID] = record.fields[names.column("tag_name")!] }
+            result.tally(names.file, line: record.line, rejection: tagID == nil ? "tag_id is not an integer" : nil)
         }
         var weighted: [Int: [(String, Double)]] = [:]
         let bookColumn = bookTags.column("book_id")!, tagColumn = bookTags.column("tag_id")!, weightColumn = bookTags.column("weight")!
@@ -142,8 +142,7 @@ public struct GoodbooksLoader {
                     reason = "unknown tag_id \"\(f[tagColumn])\""
                 }
             }
-            if let reason { result.problems.append(InputProblem(file: bookTags.file, line: record.line, reason: reason)) }
-            result.count(bookTags.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+            result.tally(bookTags.file, line: record.line, rejection: reason)
         }
         return weighted.mapValues { tags in
             tags.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(tagsPerBook).map(\.0)
@@ -165,8 +164,7 @@ public struct GoodbooksLoader {
                     reason = "genres \"\(record.fields[column].prefix(60))\" is not a list of quoted names"
                 }
             }
-            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
-            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+            result.tally(csv.file, line: record.line, rejection: reason)
         }
         return genres
     }
@@ -199,8 +197,7 @@ public struct GoodbooksLoader {
                     reason = "cover file \(url.path) cannot be read"
                 }
             }
-            if let reason { result.problems.append(InputProblem(file: problemFile, line: problemLine, reason: reason)) }
-            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+            result.tally(csv.file, line: problemLine, rejection: reason, reportedAs: problemFile)
         }
         return covers
     }
@@ -235,8 +232,7 @@ public enum RatingsParser {
             } else {
                 reason = "user_id \"\(f[user])\" is not a positive integer"
             }
-            if let reason { result.problems.append(InputProblem(file: csv.file, line: record.line, reason: reason)) }
-            result.count(csv.file, accepted: reason == nil ? 1 : 0, rejected: reason == nil ? 0 : 1)
+            result.tally(csv.file, line: record.line, rejection: reason)
         }
         return ratings
     }
