@@ -111,10 +111,13 @@ public struct TopKSelector: Sendable {
 
     /// `excluded` lists positions in ascending order.
     public func select(_ values: UnsafeBufferPointer<Float>, excluding excluded: [Int32], k: Int) -> [ScoredBook] {
+        guard k > 0 else { return [] }
         var best: [(Int, Float)] = []
         best.reserveCapacity(k + 1)
         var nextExcluded = 0
-        for b in 0..<values.count {
+        // Once k books are held, most scores fall strictly below the k-th and are skipped at once.
+        var threshold = -Float.infinity
+        for b in 0..<values.count where values[b] >= threshold {
             while nextExcluded < excluded.count && Int(excluded[nextExcluded]) < b { nextExcluded += 1 }
             if nextExcluded < excluded.count && Int(excluded[nextExcluded]) == b { continue }
             let candidate = (b, values[b])
@@ -123,6 +126,7 @@ public struct TopKSelector: Sendable {
             while position > 0 && ranksAbove(candidate, best[position - 1]) { position -= 1 }
             best.insert(candidate, at: position)
             if best.count > k { best.removeLast() }
+            if best.count == k { threshold = best[k - 1].1 }
         }
         return best.map { ScoredBook(book: $0.0, logit: $0.1) }
     }
