@@ -127,3 +127,27 @@ final class ClusterTests: XCTestCase {
         XCTAssertTrue(second.error.contains("another coordinator is running against"), second.error)
     }
 }
+
+/// The same data, seed and configuration give byte-identical exports whatever the number of
+/// workers and the shard sizes.
+final class DeterminismTests: XCTestCase {
+    func export(workers: Int, encodeShardSize: Int, scoreShardSize: Int) throws -> String {
+        let cluster = try TestCluster()
+        defer { cluster.tearDown() }
+        for _ in 0..<workers { try cluster.startWorker() }
+        let run = try cluster.run("bookrec-coordinator", [
+            "run", "--epochs", "2", "--encode-shard-size", "\(encodeShardSize)", "--score-shard-size", "\(scoreShardSize)", "--top-k", "20",
+        ])
+        XCTAssertEqual(run.status, 0, run.error)
+        let export = try cluster.run("bookrec-query", ["export", "-k", "20"])
+        XCTAssertEqual(export.status, 0, export.error)
+        return export.output
+    }
+
+    func testExportsAreIdenticalForAnyWorkerCountAndShardSize() throws {
+        let one = try export(workers: 1, encodeShardSize: 40, scoreShardSize: 250)
+        let two = try export(workers: 2, encodeShardSize: 33, scoreShardSize: 97)
+        XCTAssertEqual(one.split(separator: "\n").count, 1 + 1500 * 20)
+        XCTAssertTrue(one == two, "exports differ between 1 worker with shards 40/250 and 2 workers with shards 33/97")
+    }
+}
