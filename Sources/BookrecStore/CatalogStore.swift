@@ -116,7 +116,8 @@ extension Store {
     }
 
     public func books(ids: [Int]) throws -> [Book] {
-        try read { db in
+        if ids.isEmpty { return [] }
+        return try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM book WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY id", arguments: StatementArguments(ids))
                 .map(Self.book(from:))
         }
