@@ -27,19 +27,21 @@ public struct Experiment {
         public var split: EvaluationSplit
     }
 
-    /// The default encoders of the experiment: hashed text (IDF fitted on the catalog) and grid
-    /// statistics of each cover (zero where a book has none).
-    public static func defaultFeatures(catalog: CatalogImport) throws -> (text: Matrix, cover: Matrix) {
-        let books = catalog.books
-        let text = HashingTextEncoder.fitted(on: books.map(\.text)).encode(books.map(\.text))
-        let coverEncoder = GridCoverEncoder()
-        var cover = Matrix(rows: books.count, columns: coverEncoder.dimension)
+    /// The default text encoder of the experiment: hashed words and pairs, IDF fitted on the catalog.
+    public static func hashedText(catalog: CatalogImport) -> Matrix {
+        let texts = catalog.books.map(\.text)
+        return HashingTextEncoder.fitted(on: texts).encode(texts)
+    }
+
+    /// One row per catalog book from `encode` for its decoded cover; zero where it has none.
+    public static func coverFeatures(catalog: CatalogImport, dimension: Int, encode: (RGBImage) throws -> [Float]) throws -> Matrix {
+        var cover = Matrix(rows: catalog.books.count, columns: dimension)
         let decoder = ImageDecoder()
-        for (b, book) in books.enumerated() {
+        for (b, book) in catalog.books.enumerated() {
             guard let bytes = catalog.covers[book.id] else { continue }
-            cover.setRow(b, coverEncoder.vector(for: try decoder.decode(bytes)))
+            cover.setRow(b, try encode(try decoder.decode(bytes)))
         }
-        return (text, cover)
+        return cover
     }
 
     /// Runs every model on one split; `text` and `cover` hold one encoder row per catalog book.

@@ -45,9 +45,9 @@ public struct EncoderSet {
         }
     }
 
-    /// Text vectors, and cover vectors for the covers that decode (others are reported).
     func encode(texts: [String]) throws -> Matrix { try encodeTexts(texts) }
 
+    /// Cover vectors for the covers that decode; the others are returned as failures by position.
     func encode(coverBytes: [Data]) throws -> (vectors: Matrix, failures: [Int: String]) {
         var images: [RGBImage] = []
         var positions: [Int] = []

@@ -58,7 +58,8 @@ public final class GenerationRunner {
         phaseStart = Date()
         if try store.blob(generationID: generationID, name: ModelBlob.parameters) == nil {
             let encoders = try EncoderSet(configuration: configuration, generationID: generationID, store: store, modelsDirectory: modelsDirectory)
-            try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders).build { [log] in log($0) }
+            try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
+                .build(catalog: catalog) { [log] in log($0) }
         } else {
             log("generation \(generationID): model already trained, resuming")
         }

@@ -12,11 +12,9 @@ public struct PermanentJobError: Error, CustomStringConvertible {
 /// The work of one encode job: encode the books of a shard that the cache does not hold yet.
 public struct EncodeJobHandler {
     public let store: Store
-    public let modelsDirectory: URL
 
-    public init(store: Store, modelsDirectory: URL) {
+    public init(store: Store) {
         self.store = store
-        self.modelsDirectory = modelsDirectory
     }
 
     public func run(generationID: Int, shardIndex: Int, bookIDs: [Int], encoders: EncoderSet) throws {

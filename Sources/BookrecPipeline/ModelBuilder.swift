@@ -33,18 +33,14 @@ public struct ModelBuilder {
         return BookFeatures(text: text, cover: cover)
     }
 
-    /// Trains and stores the model of the generation. Returns the trained parameters.
+    /// Trains and stores the model of the generation on `catalog`. Returns the trained parameters.
     @discardableResult
-    public func build(log: (String) -> Void = { _ in }) throws -> ModelParameters {
-        let catalog = try store.loadCatalog()
+    public func build(catalog: StoredCatalog, log: (String) -> Void = { _ in }) throws -> ModelParameters {
         let books = catalog.books
         let features = try features(for: books, coverHashes: catalog.coverHashes)
-        let bookIndex = Dictionary(uniqueKeysWithValues: books.enumerated().map { ($1.id, $0) })
-        let readerIDs = Array(Set(catalog.ratings.map(\.user))).sorted()
-        let readerIndex = Dictionary(uniqueKeysWithValues: readerIDs.enumerated().map { ($1, $0) })
-        let interactions = Interactions(
-            readers: readerIDs.count, books: books.count,
-            triples: catalog.ratings.map { (readerIndex[$0.user]!, bookIndex[$0.book]!, Float($0.rating)) })
+        let data = IndexedData(bookIDs: books.map(\.id), training: catalog.ratings)
+        let interactions = data.interactions
+        let readerIDs = data.readerIDs
         log("training on \(interactions.count) ratings of \(readerIDs.count) readers and \(books.count) books")
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
             log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))

@@ -92,7 +92,7 @@ public final class Worker: @unchecked Sendable {
             switch job.kind {
             case .encode:
                 let encoders = try encoderSet(generationID: job.generation)
-                try EncodeJobHandler(store: store, modelsDirectory: options.modelsDirectory)
+                try EncodeJobHandler(store: store)
                     .run(generationID: job.generation, shardIndex: job.shard.index, bookIDs: job.shard.ids, encoders: encoders)
             case .score:
                 let context = try scoringContext(generationID: job.generation)

@@ -97,18 +97,20 @@ struct EvaluateCommand: ParsableCommand {
 
     /// Encoder outputs for every book of the catalog, with the chosen encoders.
     private func encode(_ catalog: CatalogImport) throws -> (text: Matrix, cover: Matrix) {
-        var (text, cover) = try Experiment.defaultFeatures(catalog: catalog)
         let started = Date()
-        if textEncoder == .minilm {
-            text = try PretrainedEncoders.text(modelsDirectory: modelsOptions.directory).encode(catalog.books.map(\.text))
+        let text: Matrix
+        switch textEncoder {
+        case .hashing: text = Experiment.hashedText(catalog: catalog)
+        case .minilm: text = try PretrainedEncoders.text(modelsDirectory: modelsOptions.directory).encode(catalog.books.map(\.text))
         }
-        if coverEncoder == .efficientnet {
-            let encoder = try PretrainedEncoders.cover(modelsDirectory: modelsOptions.directory)
-            cover = Matrix(rows: catalog.books.count, columns: encoder.dimension)
-            for (row, book) in catalog.books.enumerated() {
-                guard let bytes = catalog.covers[book.id] else { continue }
-                cover.setRow(row, try encoder.encode([try ImageDecoder().decode(bytes)]).row(0))
-            }
+        let cover: Matrix
+        switch coverEncoder {
+        case .grid:
+            let grid = GridCoverEncoder()
+            cover = try Experiment.coverFeatures(catalog: catalog, dimension: grid.dimension) { grid.vector(for: $0) }
+        case .efficientnet:
+            let network = try PretrainedEncoders.cover(modelsDirectory: modelsOptions.directory)
+            cover = try Experiment.coverFeatures(catalog: catalog, dimension: network.dimension) { try network.encode([$0]).row(0) }
         }
         printError(String(format: "encoded %d books in %.0f s", catalog.books.count, Date().timeIntervalSince(started)))
         return (text, cover)

@@ -44,12 +44,9 @@ final class ClusterTests: XCTestCase {
             }
         }
         let features = BookFeatures(text: text, cover: cover)
-        let bookIndex = Dictionary(uniqueKeysWithValues: catalog.books.enumerated().map { ($1.id, $0) })
-        let readerIDs = Array(Set(catalog.ratings.map(\.user))).sorted()
-        let readerIndex = Dictionary(uniqueKeysWithValues: readerIDs.enumerated().map { ($1, $0) })
-        let interactions = Interactions(
-            readers: readerIDs.count, books: catalog.books.count,
-            triples: catalog.ratings.map { (readerIndex[$0.user]!, bookIndex[$0.book]!, Float($0.rating)) })
+        let data = IndexedData(bookIDs: catalog.books.map(\.id), training: catalog.ratings)
+        let interactions = data.interactions
+        let readerIDs = data.readerIDs
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
         let side = parameters.itemSide(features, modalities: .both, residualRows: Array(0..<catalog.books.count))
         let scorer = Scorer(side: side, bookIDs: catalog.books.map(\.id))
