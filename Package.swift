@@ -44,7 +44,7 @@ let package = Package(
         // The distributed run: generations, encode and score jobs, the worker loop.
         .target(
             name: "BookrecPipeline",
-            dependencies: ["BookrecCore", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet"]),
+            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet"]),
         // What the three executables share: common options and output helpers.
         .target(name: "BookrecCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 

@@ -11,6 +11,8 @@ public struct CatalogImport: Sendable {
     public var problems: [InputProblem] = []
     /// Accepted and rejected rows per file.
     public var counts: [String: (accepted: Int, rejected: Int)] = [:]
+    /// Where each accepted book was read, when it came from a file of new books.
+    public var bookOrigins: [Int: (file: String, line: Int)] = [:]
 
     /// Counts a row of `file`, and records the problem if it was rejected.
     mutating func tally(_ file: String, line: Int?, rejection reason: String?, reportedAs reportedFile: String? = nil) {
@@ -21,6 +23,15 @@ public struct CatalogImport: Sendable {
     mutating func count(_ file: String, accepted: Int, rejected: Int) {
         let current = counts[file] ?? (0, 0)
         counts[file] = (current.accepted + accepted, current.rejected + rejected)
+    }
+
+    /// Turns an accepted book of a new-books file into a rejected row with `reason`.
+    public mutating func reject(book id: Int, reason: String) {
+        guard let origin = bookOrigins.removeValue(forKey: id) else { return }
+        books.removeAll { $0.id == id }
+        covers[id] = nil
+        problems.append(InputProblem(file: origin.file, line: origin.line, reason: reason))
+        count(origin.file, accepted: -1, rejected: 1)
     }
 }
 
@@ -205,6 +216,22 @@ public struct GoodbooksLoader {
 
 /// Ratings CSV (`user_id,book_id,rating`), shared by the import and `add-ratings`.
 public enum RatingsParser {
+    /// Reads a ratings file on its own (`add-ratings`): ratings of books not in `known` are rejected.
+    public static func parse(file url: URL, known: Set<Int>) -> CatalogImport {
+        var result = CatalogImport()
+        guard let data = try? Data(contentsOf: url) else {
+            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file"))
+            return result
+        }
+        let csv = CSVReader(file: url.path, data: data, requiredColumns: ["user_id", "book_id", "rating"])
+        result.problems += csv.problems
+        result.count(url.path, accepted: 0, rejected: csv.problems.count)
+        if !csv.header.isEmpty && !csv.problems.contains(where: { $0.line == 1 || $0.line == nil }) {
+            result.ratings = parse(csv, known: known, into: &result)
+        }
+        return result
+    }
+
     public static func parse(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Rating] {
         var ratings: [Rating] = []
         var firstLine: [Int64: Int] = [:]

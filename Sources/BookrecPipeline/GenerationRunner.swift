@@ -8,8 +8,9 @@ public struct RunFailure: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// The coordinator's `run`: plan, publish, fan in, train, publish, fan in, activate.
-/// Shards already done in an interrupted generation with the same configuration are not redone.
+/// The coordinator's generations: `run` plans, publishes, fans in, trains, publishes, fans in and
+/// activates; `addBooks` and `addRatings` (GenerationRunner+Incremental.swift) derive a generation
+/// from the active one. Shards already done in an interrupted generation are not redone.
 public final class GenerationRunner {
     public struct Timings: Sendable {
         public var encode: TimeInterval = 0
@@ -21,6 +22,7 @@ public final class GenerationRunner {
     let store: Store
     let url: AMQPURL
     let topology: Topology
+    /// The configuration of `run`; incremental generations keep their parent's.
     let configuration: RunConfiguration
     let modelsDirectory: URL
     let progress: ProgressReporter
@@ -77,7 +79,7 @@ public final class GenerationRunner {
 
     private func resumeOrCreateGeneration(books: [Book]) throws -> Int {
         let wanted = configuration.encoded()
-        if let unfinished = try store.unfinishedGeneration() {
+        if let unfinished = try store.unfinishedGeneration(kind: GenerationKind.full.rawValue) {
             if unfinished.configuration == wanted {
                 log("resuming generation \(unfinished.id)")
                 return unfinished.id
@@ -85,7 +87,7 @@ public final class GenerationRunner {
             log("generation \(unfinished.id) was left unfinished with another configuration; marking it failed")
             try store.markGeneration(unfinished.id, state: .failed)
         }
-        let id = try store.createGeneration(kind: "full", parentID: try store.activeGenerationID(), configuration: wanted)
+        let id = try store.createGeneration(kind: GenerationKind.full.rawValue, parentID: try store.activeGenerationID(), configuration: wanted)
         if configuration.textEncoder == .hashing {
             let idf = HashingTextEncoder.fitted(on: books.map(\.text), dimension: configuration.hashingDimension).inverseDocumentFrequency!
             try store.saveBlob(generationID: id, name: ModelBlob.textIDF, bytes: idf.blob)
@@ -95,7 +97,7 @@ public final class GenerationRunner {
     }
 
     /// Publishes every shard of a phase that is not done and waits until all are.
-    private func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int, publisher: Publisher) throws {
+    func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int, publisher: Publisher) throws {
         try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
         let planned = try store.shards(generationID: generationID, kind: kind)
         let pending = planned.filter { $0.state != .done }

@@ -13,11 +13,20 @@ public struct PermanentJobError: Error, CustomStringConvertible {
 public struct EncodeJobHandler {
     public let store: Store
 
+    /// What an encode job computed and what it found in the cache.
+    public struct Summary: CustomStringConvertible, Sendable {
+        public var textsEncoded = 0, textsCached = 0, coversEncoded = 0, coversCached = 0
+        public var description: String {
+            "encoded \(textsEncoded) texts and \(coversEncoded) covers; \(textsCached) texts and \(coversCached) covers from the cache"
+        }
+    }
+
     public init(store: Store) {
         self.store = store
     }
 
-    public func run(generationID: Int, shardIndex: Int, bookIDs: [Int], encoders: EncoderSet) throws {
+    @discardableResult
+    public func run(generationID: Int, shardIndex: Int, bookIDs: [Int], encoders: EncoderSet) throws -> Summary {
         let books = try store.books(ids: bookIDs)
         let unknown = Set(bookIDs).subtracting(books.map(\.id))
         guard unknown.isEmpty else {
@@ -44,23 +53,41 @@ public struct EncodeJobHandler {
             for (row, entry) in missingCovers.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
         }
         try store.completeEncodeShard(generationID: generationID, index: shardIndex, encodings: results)
+        return Summary(
+            textsEncoded: missingTexts.count, textsCached: books.count - missingTexts.count,
+            coversEncoded: missingCovers.count, coversCached: catalogCovers.count - missingCovers.count)
     }
 }
 
-/// What a worker keeps per generation for scoring: the item matrix as a Scorer.
+/// What a worker keeps per generation for scoring: the item matrix as a Scorer. In an add-books
+/// generation it holds only the new books, and each reader's top-K over them is merged with the
+/// parent generation's stored list: old books are not scored again.
 public final class ScoringContext {
     public let generationID: Int
     public let scorer: Scorer
     public let bookIndex: [Int: Int]
     public let topK: Int
+    /// The generation whose lists new books are merged into, for an add-books generation.
+    let mergedIntoParent: Int?
 
     public init(store: Store, generationID: Int) throws {
         guard let record = try store.generation(generationID) else {
             throw PermanentJobError("generation \(generationID) does not exist in \(store.path)")
         }
         let configuration = try RunConfiguration.decoded(record.configuration)
-        let books = try store.bookVectors(generationID: generationID)
+        var books = try store.bookVectors(generationID: generationID)
         guard !books.ids.isEmpty else { throw PermanentJobError("generation \(generationID) has no book vectors yet") }
+        if record.kind == GenerationKind.addBooks.rawValue {
+            guard let parent = record.parentID, let blob = try store.blob(generationID: generationID, name: ModelBlob.addedBooks),
+                let added = try? Set(JSONDecoder().decode([Int].self, from: blob))
+            else { throw PermanentJobError("add-books generation \(generationID) names no parent or no new books") }
+            let rows = books.ids.indices.filter { added.contains(books.ids[$0]) }
+            guard rows.count == added.count else { throw PermanentJobError("generation \(generationID) has no vectors yet for some of its new books") }
+            books = (rows.map { books.ids[$0] }, rows.map { books.vectors[$0] }, rows.map { books.terms[$0] })
+            mergedIntoParent = parent
+        } else {
+            mergedIntoParent = nil
+        }
         let side = ItemSide(
             fused: Matrix(rows: books.ids.count, columns: 0),
             vectors: Matrix(stacking: books.vectors, columns: books.vectors[0].count), bookTerms: books.terms)
@@ -71,7 +98,7 @@ public final class ScoringContext {
     }
 
     /// Top-K unrated books for each reader of the shard.
-    public func score(store: Store, userIDs: [Int]) throws -> [(userID: Int, books: [(bookID: Int, score: Float)])] {
+    public func score(store: Store, userIDs: [Int]) throws -> [(userID: Int, books: [ScoredRecommendation])] {
         let vectors = try store.readerVectors(generationID: generationID, userIDs: userIDs)
         let unknown = userIDs.filter { vectors[$0] == nil }
         guard unknown.isEmpty else {
@@ -81,6 +108,11 @@ public final class ScoringContext {
         let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.factors)
         let excluded = userIDs.map { user in (rated[user] ?? []).compactMap { bookIndex[$0] }.sorted().map(Int32.init) }
         let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, excluded: excluded, k: topK)
-        return zip(userIDs, lists).map { user, list in (user, list.map { (scorer.bookIDs[$0.book], $0.score) }) }
+        let scored = zip(userIDs, lists).map { user, list in
+            (userID: user, books: list.map { ScoredRecommendation(bookID: scorer.bookIDs[$0.book], logit: $0.logit) })
+        }
+        guard let parent = mergedIntoParent else { return scored }
+        let previous = try store.scoredRecommendations(generationID: parent, userIDs: userIDs)
+        return scored.map { entry in (entry.userID, mergeTopK([previous[entry.userID] ?? [], entry.books], k: topK)) }
     }
 }

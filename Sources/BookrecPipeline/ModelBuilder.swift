@@ -52,9 +52,12 @@ public struct ModelBuilder {
         try store.saveBookVectors(
             generationID: generationID,
             books.enumerated().map { (row, book) in (book.id, side.vectors.row(row), side.bookTerms[row]) })
+        let ratingsByReader = Dictionary(grouping: catalog.ratings, by: \.user)
         try store.saveReaderVectors(
             generationID: generationID,
-            readerIDs.enumerated().map { (row, user) in (user, parameters.readerVectors.row(row), parameters.readerBias[row]) })
+            readerIDs.enumerated().map { (row, user) in
+                (user, parameters.readerVectors.row(row), parameters.readerBias[row], ratingsFingerprint(ratingsByReader[user] ?? []))
+            })
         try store.saveBlob(generationID: generationID, name: ModelBlob.foldIn, bytes: try JSONEncoder().encode(foldIn))
         try store.saveBlob(
             generationID: generationID, name: ModelBlob.encoders,

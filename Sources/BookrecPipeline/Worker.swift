@@ -92,8 +92,9 @@ public final class Worker: @unchecked Sendable {
             switch job.kind {
             case .encode:
                 let encoders = try encoderSet(generationID: job.generation)
-                try EncodeJobHandler(store: store)
+                let summary = try EncodeJobHandler(store: store)
                     .run(generationID: job.generation, shardIndex: job.shard.index, bookIDs: job.shard.ids, encoders: encoders)
+                log("\(job.jobID): \(summary)")
             case .score:
                 let context = try scoringContext(generationID: job.generation)
                 let lists = try context.score(store: store, userIDs: job.shard.ids)

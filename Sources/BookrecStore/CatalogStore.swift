@@ -97,10 +97,11 @@ extension Store {
         }
     }
 
-    public func loadCatalog() throws -> StoredCatalog {
+    /// Books, cover hashes and (unless `includingRatings` is false) every rating, ordered by id.
+    public func loadCatalog(includingRatings: Bool = true) throws -> StoredCatalog {
         try read { db in
             let books = try Row.fetchAll(db, sql: "SELECT * FROM book ORDER BY id").map(Self.book(from:))
-            let ratings = try Row.fetchAll(db, sql: "SELECT userId, bookId, rating FROM rating ORDER BY userId, bookId").map {
+            let ratings = !includingRatings ? [] : try Row.fetchAll(db, sql: "SELECT userId, bookId, rating FROM rating ORDER BY userId, bookId").map {
                 Rating(user: $0["userId"], book: $0["bookId"], rating: $0["rating"])
             }
             let covers = try Dictionary(
@@ -108,6 +109,10 @@ extension Store {
                 uniquingKeysWith: { a, _ in a })
             return StoredCatalog(books: books, ratings: ratings, coverHashes: covers)
         }
+    }
+
+    public func bookIDs() throws -> Set<Int> {
+        try read { db in Set(try Int.fetchAll(db, sql: "SELECT id FROM book")) }
     }
 
     /// The encoded bytes of a book's cover, if it has one.

@@ -9,6 +9,17 @@ public enum ModelBlob {
     public static let foldIn = "fold-in"
     /// The identities (name@version) of the encoders whose outputs trained the model.
     public static let encoders = "encoders"
+    /// An add-books generation's new books (JSON ids): the only books its score jobs score.
+    public static let addedBooks = "added-books"
+    /// An add-ratings generation's folded-in readers (JSON ids): the only readers it rescores.
+    public static let rescoredReaders = "rescored-readers"
+}
+
+/// How a generation was made: a full run, or incrementally from its parent.
+public enum GenerationKind: String, Sendable {
+    case full
+    case addBooks = "add-books"
+    case addRatings = "add-ratings"
 }
 
 public enum GenerationState: String, Sendable {
@@ -72,10 +83,11 @@ extension Store {
         try read { db in try Row.fetchAll(db, sql: "SELECT * FROM generation ORDER BY id").map(Self.generation(from:)) }
     }
 
-    /// The newest generation still being built, to resume after an interruption.
-    public func unfinishedGeneration() throws -> GenerationRecord? {
+    /// The newest generation of this kind still being built, to resume after an interruption.
+    public func unfinishedGeneration(kind: String) throws -> GenerationRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM generation WHERE state = 'building' ORDER BY id DESC LIMIT 1").map(Self.generation(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM generation WHERE state = 'building' AND kind = ? ORDER BY id DESC LIMIT 1", arguments: [kind])
+                .map(Self.generation(from:))
         }
     }
 
@@ -92,13 +104,17 @@ extension Store {
                 throw StoreError("generation \(generationID) has \(unfinished) unfinished shard(s) and cannot be activated")
             }
             try db.execute(sql: "UPDATE generation SET state = 'complete', completedAt = ? WHERE id = ?", arguments: [Date(), generationID])
-            try db.execute(
-                sql: """
-                    INSERT INTO activeGeneration (singleton, generationId, activatedAt) VALUES (1, ?, ?)
-                    ON CONFLICT(singleton) DO UPDATE SET generationId = excluded.generationId, activatedAt = excluded.activatedAt
-                    """,
-                arguments: [generationID, Date()])
+            try Self.setActive(db, generationID)
         }
+    }
+
+    static func setActive(_ db: Database, _ generationID: Int) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO activeGeneration (singleton, generationId, activatedAt) VALUES (1, ?, ?)
+                ON CONFLICT(singleton) DO UPDATE SET generationId = excluded.generationId, activatedAt = excluded.activatedAt
+                """,
+            arguments: [generationID, Date()])
     }
 
     public func markGeneration(_ generationID: Int, state: GenerationState) throws {

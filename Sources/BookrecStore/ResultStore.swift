@@ -64,10 +64,25 @@ extension Store {
         }
     }
 
-    public func saveReaderVectors(generationID: Int, _ vectors: [(userID: Int, vector: [Float], bias: Float)]) throws {
+    /// Saves p_u and β_u, and the fingerprint of the ratings they were computed from
+    /// (`ratingsFingerprint`), by which `add-ratings` finds readers whose ratings changed since.
+    public func saveReaderVectors(generationID: Int, _ vectors: [(userID: Int, vector: [Float], bias: Float, ratingsHash: String)]) throws {
         try write("saving reader vectors") { db in
-            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO readerVector (generationId, userId, vector, bias) VALUES (?, ?, ?, ?)")
-            for entry in vectors { try statement.execute(arguments: [generationID, entry.userID, entry.vector.blob, Double(entry.bias)]) }
+            let statement = try db.makeStatement(
+                sql: "INSERT OR REPLACE INTO readerVector (generationId, userId, vector, bias, ratingsHash) VALUES (?, ?, ?, ?, ?)")
+            for entry in vectors {
+                try statement.execute(arguments: [generationID, entry.userID, entry.vector.blob, Double(entry.bias), entry.ratingsHash])
+            }
+        }
+    }
+
+    /// The readers with a vector in a generation and the fingerprints of the ratings behind them.
+    public func readerRatingsHashes(generationID: Int) throws -> [Int: String] {
+        try read { db in
+            var result: [Int: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT userId, ratingsHash FROM readerVector WHERE generationId = ?", arguments: [generationID])
+            while let row = try rows.next() { result[row["userId"]] = row["ratingsHash"] ?? "" }
+            return result
         }
     }
 
@@ -98,17 +113,38 @@ extension Store {
 
     /// Replaces the recommendations of a shard's readers and marks the shard done, atomically:
     /// a redelivered job rewrites the same rows.
-    public func completeScoreShard(generationID: Int, index: Int, lists: [(userID: Int, books: [(bookID: Int, score: Float)])]) throws {
+    public func completeScoreShard(generationID: Int, index: Int, lists: [(userID: Int, books: [ScoredRecommendation])]) throws {
         try write("saving recommendations of shard \(index)") { db in
             let delete = try db.makeStatement(sql: "DELETE FROM recommendation WHERE generationId = ? AND userId = ?")
-            let insert = try db.makeStatement(sql: "INSERT INTO recommendation (generationId, userId, rank, bookId, score) VALUES (?, ?, ?, ?, ?)")
+            let insert = try db.makeStatement(
+                sql: "INSERT INTO recommendation (generationId, userId, rank, bookId, score, logit) VALUES (?, ?, ?, ?, ?, ?)")
             for list in lists {
                 try delete.execute(arguments: [generationID, list.userID])
                 for (rank, entry) in list.books.enumerated() {
-                    try insert.execute(arguments: [generationID, list.userID, rank + 1, entry.bookID, Double(entry.score)])
+                    try insert.execute(arguments: [generationID, list.userID, rank + 1, entry.bookID, Double(sigmoid(entry.logit)), Double(entry.logit)])
                 }
             }
             try Self.markShardDone(db, generationID: generationID, kind: .score, index: index)
+        }
+    }
+
+    /// The stored lists of these readers with their logits, best first (readers without a list
+    /// are absent), for merging new books into them.
+    public func scoredRecommendations(generationID: Int, userIDs: [Int]) throws -> [Int: [ScoredRecommendation]] {
+        try read { db in
+            var result: [Int: [ScoredRecommendation]] = [:]
+            let statement = try db.makeStatement(sql: "SELECT bookId, logit FROM recommendation WHERE generationId = ? AND userId = ? ORDER BY rank")
+            for user in userIDs {
+                let rows = try Row.fetchAll(statement, arguments: [generationID, user])
+                guard !rows.isEmpty else { continue }
+                result[user] = try rows.map { row in
+                    guard let logit = row["logit"] as Double? else {
+                        throw StoreError("generation \(generationID) was scored before logits were stored; run `bookrec-coordinator run` once to rebuild it")
+                    }
+                    return ScoredRecommendation(bookID: row["bookId"], logit: Float(logit))
+                }
+            }
+            return result
         }
     }
 

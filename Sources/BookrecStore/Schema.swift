@@ -100,6 +100,12 @@ enum Schema {
                 t.column("at", .datetime).notNull()
             }
         }
+        // Incremental generations merge new books into stored lists by logit (σ rounds distinct
+        // logits to equal scores) and find readers whose ratings changed since their vector.
+        migrator.registerMigration("v2: logits, reader rating fingerprints") { db in
+            try db.alter(table: "recommendation") { t in t.add(column: "logit", .double) }
+            try db.alter(table: "readerVector") { t in t.add(column: "ratingsHash", .text) }
+        }
         return migrator
     }
 }

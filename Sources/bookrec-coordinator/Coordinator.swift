@@ -9,5 +9,8 @@ struct Coordinator: ParsableCommand {
             The broker comes from BOOKREC_AMQP_URL (default amqp://guest:guest@127.0.0.1:5672/) and the \
             store from --store or BOOKREC_STORE. Credentials are never taken from arguments.
             """,
-        subcommands: [ImportCommand.self, RunCommand.self, EvaluateCommand.self])
+        subcommands: [
+            ImportCommand.self, RunCommand.self, AddBooksCommand.self, AddRatingsCommand.self, RollbackCommand.self,
+            GarbageCollectCommand.self, EvaluateCommand.self,
+        ])
 }

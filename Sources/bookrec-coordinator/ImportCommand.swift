@@ -25,16 +25,9 @@ struct ImportCommand: ParsableCommand {
             throw ValidationError("no books.csv in \(directory.path)")
         }
         let catalog = GoodbooksLoader(directory: directory).load()
-        if !catalog.problems.isEmpty {
-            printError("\(catalog.problems.count) rows or files skipped:")
-            reportProblems(catalog.problems)
-        }
-        for (file, count) in catalog.counts.sorted(by: { $0.key < $1.key }) {
-            printError("\(URL(fileURLWithPath: file).lastPathComponent): \(count.accepted) accepted, \(count.rejected) rejected")
-        }
+        reportInput(catalog)
         guard !catalog.books.isEmpty else { throw ValidationError("no book could be imported from \(directory.path)") }
         let store = try Store(path: storeOptions.path)
-        let summary = try store.importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
-        print("imported into \(store.path): \(summary.booksAdded) books added, \(summary.booksChanged) changed; \(summary.coversAdded) covers added, \(summary.coversChanged) changed; \(summary.ratingsAdded) ratings added, \(summary.ratingsChanged) changed; \(summary.unchanged) rows unchanged")
+        print(describe(try store.importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings), in: store))
     }
 }

@@ -47,37 +47,23 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
-        do {
-            try runGeneration()
-        } catch let failure as RunFailure {
-            printError(failure.description)
-            throw ExitCode(1)
+        try withCoordinatorLock(storePath: storeOptions.path) {
+            var configuration = RunConfiguration()
+            configuration.textEncoder = textEncoder
+            configuration.coverEncoder = coverEncoder
+            configuration.model.objective = objective
+            configuration.model.epochs = epochs
+            configuration.model.seed = seed
+            configuration.encodeShardSize = encodeShardSize
+            configuration.scoreShardSize = scoreShardSize
+            configuration.storedTopK = topK
+            let store = try Store(path: storeOptions.path)
+            let runner = try makeRunner(store: store, queue: queueOptions, models: modelsOptions, configuration: configuration)
+            let (generation, timings) = try runner.run()
+            print(String(
+                format: "generation %d active: encode %.1f s, train %.1f s, score %.1f s, total %.1f s",
+                generation, timings.encode, timings.train, timings.score, timings.total))
         }
-    }
-
-    private func runGeneration() throws {
-        let lock = try CoordinatorLock(storePath: storeOptions.path)
-        defer { lock.release() }
-        var configuration = RunConfiguration()
-        configuration.textEncoder = textEncoder
-        configuration.coverEncoder = coverEncoder
-        configuration.model.objective = objective
-        configuration.model.epochs = epochs
-        configuration.model.seed = seed
-        configuration.encodeShardSize = encodeShardSize
-        configuration.scoreShardSize = scoreShardSize
-        configuration.storedTopK = topK
-        let store = try Store(path: storeOptions.path)
-        let interactive = isatty(STDERR_FILENO) == 1
-        let runner = GenerationRunner(
-            store: store, url: try AMQPURL.fromEnvironment(), topology: Topology(prefix: queueOptions.prefix),
-            configuration: configuration, modelsDirectory: modelsOptions.directory,
-            progress: ProgressReporter(interactive: interactive, write: { FileHandle.standardError.write(Data($0.utf8)) }),
-            log: { printError($0) })
-        let (generation, timings) = try runner.run()
-        print(String(
-            format: "generation %d active: encode %.1f s, train %.1f s, score %.1f s, total %.1f s",
-            generation, timings.encode, timings.train, timings.score, timings.total))
     }
 }
 

@@ -69,3 +69,10 @@ extension String {
         self = String(repeating: "0", count: 16 - digits.count) + digits
     }
 }
+
+/// Identifies the set of a reader's ratings (in any order), so that a generation can tell whose
+/// ratings changed since their vector was made.
+public func ratingsFingerprint(_ ratings: [Rating]) -> String {
+    let entries = ratings.map { "\($0.book):\($0.rating)" }.sorted().joined(separator: ",")
+    return contentHash(Array(entries.utf8))
+}

@@ -7,6 +7,24 @@ public struct ScoredBook: Equatable, Sendable {
     public var score: Float { sigmoid(logit) }
 }
 
+/// A recommended book by id, as stored: the score shown is σ(logit); ranks order by logit.
+public struct ScoredRecommendation: Equatable, Sendable {
+    public let bookID: Int
+    public let logit: Float
+
+    public init(bookID: Int, logit: Float) {
+        self.bookID = bookID
+        self.logit = logit
+    }
+}
+
+/// The top k of several ranked lists of different books, in the order TopKSelector uses (higher
+/// logit first, then lower book id): merging a reader's top-k over old books with their top-k over
+/// new books gives exactly their top-k over both.
+public func mergeTopK(_ lists: [[ScoredRecommendation]], k: Int) -> [ScoredRecommendation] {
+    lists.joined().sorted { $0.logit != $1.logit ? $0.logit > $1.logit : $0.bookID < $1.bookID }.prefix(k).map { $0 }
+}
+
 /// Scores readers × books as one matrix product and keeps each reader's top-K unrated books,
 /// ties broken by the lower book id.
 ///

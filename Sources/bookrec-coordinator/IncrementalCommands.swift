@@ -1,0 +1,96 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecCore
+import BookrecData
+import BookrecPipeline
+import BookrecStore
+import Foundation
+
+struct AddBooksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-books",
+        abstract: "Adds new books and merges them into every reader's recommendations, in a new generation.",
+        discussion: """
+            FILE is CSV with the columns of books.csv (book_id, title, authors; optionally \
+            original_publication_year, language_code, isbn13) plus optional description, tags and genres (names \
+            separated by |) and cover (an image path, relative to FILE's folder), or JSON lines (.jsonl, .ndjson, \
+            .json) with the same keys. Bad rows are reported as file:line: reason and skipped; a book_id already in \
+            the catalog with other content is rejected (change books with import and run).
+
+            Workers encode the new books (an unchanged book is never encoded twice), the active generation's \
+            model places them by their content, and each reader's stored top-K is merged with their top-K over \
+            the new books; old books are not scored again. The new generation is activated in one transaction. \
+            Any book of the catalog that the active generation lacks (e.g. one imported since) is added too. \
+            Adding the same file again changes nothing. Interrupted, run it again to resume.
+            """)
+
+    @Argument(help: ArgumentHelp("CSV or JSON lines file of new books.", valueName: "file"))
+    var file: String
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var queueOptions: QueueOptions
+    @OptionGroup var modelsOptions: ModelsOptions
+
+    func run() throws {
+        setBLASThreads(1)
+        try withCoordinatorLock(storePath: storeOptions.path) {
+            let store = try Store(path: storeOptions.path)
+            var additions = NewBooksParser().parse(file: URL(fileURLWithPath: file))
+            try rejectChangedBooks(&additions, store: store)
+            reportInput(additions)
+            if additions.books.isEmpty && additions.problems.contains(where: { $0.line == nil || $0.line == 1 }) {
+                throw ValidationError("no book could be read from \(file)")
+            }
+            print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
+            let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addBooks()
+            report(outcome, of: "new books")
+        }
+    }
+}
+
+struct AddRatingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-ratings",
+        abstract: "Adds ratings, folds in the readers they concern and rescores only them, in a new generation.",
+        discussion: """
+            FILE is CSV with user_id,book_id,rating (1 to 5); a rating replaces the reader's earlier one of the \
+            same book. Bad rows are reported as file:line: reason and skipped. Every reader whose ratings differ \
+            from those behind their vector in the active generation, new readers included, gets p_u solved in \
+            closed form against the model's fixed book vectors (no retraining) and a new list; every other \
+            reader's list is carried over. The new generation is activated in one transaction. Adding the same \
+            file again changes nothing. Interrupted, run it again to resume.
+            """)
+
+    @Argument(help: ArgumentHelp("CSV file of ratings (user_id,book_id,rating).", valueName: "file"))
+    var file: String
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var queueOptions: QueueOptions
+    @OptionGroup var modelsOptions: ModelsOptions
+
+    func run() throws {
+        setBLASThreads(1)
+        try withCoordinatorLock(storePath: storeOptions.path) {
+            let store = try Store(path: storeOptions.path)
+            let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())
+            reportInput(additions)
+            if additions.ratings.isEmpty && additions.problems.contains(where: { $0.line == nil || $0.line == 1 }) {
+                throw ValidationError("no rating could be read from \(file)")
+            }
+            print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
+            let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addRatings()
+            report(outcome, of: "readers with new ratings")
+        }
+    }
+}
+
+private func report(_ outcome: IncrementalOutcome, of what: String) {
+    guard let generation = outcome.generationID else {
+        print("no \(what); generation \(outcome.activeGenerationID) stays active")
+        return
+    }
+    let timings = outcome.timings
+    print(String(
+        format: "generation %d active: %d %@; encode %.1f s, model %.1f s, score %.1f s, total %.1f s",
+        generation, outcome.count, what, timings.encode, timings.train, timings.score, timings.total))
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import BookrecCLI
+import BookrecData
+import BookrecPipeline
+import BookrecQueue
+import BookrecStore
+import Foundation
+
+/// Prints what an input file yielded: every rejected row or file (the first 20), then the
+/// accepted and rejected counts per file.
+func reportInput(_ input: CatalogImport) {
+    if !input.problems.isEmpty {
+        printError("\(input.problems.count) rows or files skipped:")
+        reportProblems(input.problems.sorted { ($0.file, $0.line ?? 0) < ($1.file, $1.line ?? 0) })
+    }
+    for (file, count) in input.counts.sorted(by: { $0.key < $1.key }) {
+        printError("\(URL(fileURLWithPath: file).lastPathComponent): \(count.accepted) accepted, \(count.rejected) rejected")
+    }
+}
+
+func describe(_ summary: ImportSummary, in store: Store) -> String {
+    "imported into \(store.path): \(summary.booksAdded) books added, \(summary.booksChanged) changed; \(summary.coversAdded) covers added, \(summary.coversChanged) changed; \(summary.ratingsAdded) ratings added, \(summary.ratingsChanged) changed; \(summary.unchanged) rows unchanged"
+}
+
+/// The runner every generation command drives, with progress on standard error.
+func makeRunner(store: Store, queue: QueueOptions, models: ModelsOptions, configuration: RunConfiguration = RunConfiguration()) throws -> GenerationRunner {
+    GenerationRunner(
+        store: store, url: try AMQPURL.fromEnvironment(), topology: Topology(prefix: queue.prefix),
+        configuration: configuration, modelsDirectory: models.directory,
+        progress: ProgressReporter(interactive: isatty(STDERR_FILENO) == 1, write: { FileHandle.standardError.write(Data($0.utf8)) }),
+        log: { printError($0) })
+}
+
+/// Runs a generation command under the coordinator lock; a RunFailure is printed and exits 1.
+func withCoordinatorLock(storePath: String, _ body: () throws -> Void) throws {
+    do {
+        let lock = try CoordinatorLock(storePath: storePath)
+        defer { lock.release() }
+        try body()
+    } catch let failure as RunFailure {
+        printError(failure.description)
+        throw ExitCode(1)
+    }
+}
