@@ -4,17 +4,20 @@ import XCTest
 
 /// A run with the pretrained encoders chosen by flag: workers encode with MiniLM and
 /// EfficientNet, the generation records which encoders made its vectors, and every reader gets a
-/// list. (The encoders' exactness is proven against the reference files in their own tests.)
+/// list; a second run after a title and a cover changed encodes only those two.
+/// (The encoders' exactness is proven against the reference files in their own tests.)
 final class PretrainedRunTests: XCTestCase {
-    func testARunWithThePretrainedEncodersRecordsThemAndRecommends() throws {
-        let cluster = try TestCluster(data: TestCluster.root.appendingPathComponent("Tests/Fixtures/goodbooks-tiny"))
+    func testARunWithThePretrainedEncodersRecordsThemAndANewRunEncodesOnlyWhatChanged() throws {
+        let tiny = TestCluster.root.appendingPathComponent("Tests/Fixtures/goodbooks-tiny")
+        let cluster = try TestCluster(data: tiny)
         defer { cluster.tearDown() }
         let models = TestCluster.root.appendingPathComponent("models").path
         try cluster.startWorker(arguments: ["--models", models])
-        let run = try cluster.run("bookrec-coordinator", [
+        let runArguments = [
             "run", "--text-encoder", "minilm", "--cover-encoder", "efficientnet", "--models", models,
             "--epochs", "2", "--encode-shard-size", "8", "--top-k", "5",
-        ])
+        ]
+        let run = try cluster.run("bookrec-coordinator", runArguments)
         XCTAssertEqual(run.status, 0, "\(run.error)\nworkers:\n\(cluster.workerLogs())")
 
         let store = try Store(path: cluster.storePath, readOnly: true)
@@ -32,5 +35,29 @@ final class PretrainedRunTests: XCTestCase {
         for user in Set(catalog.ratings.map(\.user)) {
             XCTAssertEqual(try reader.recommendations(user: user, k: 5).count, 5, "reader \(user)")
         }
+
+        // Book 3 gets a new title and book 1 a new cover; nothing else changes.
+        let changed = cluster.directory.appendingPathComponent("changed")
+        try FileManager.default.copyItem(at: tiny, to: changed)
+        let booksCSV = changed.appendingPathComponent("books.csv")
+        let title = try XCTUnwrap(catalog.books.first { $0.id == 3 }?.title)
+        try String(contentsOf: booksCSV, encoding: .utf8).replacingOccurrences(of: title, with: "A Retitled Edition")
+            .write(to: booksCSV, atomically: true, encoding: .utf8)
+        let newCover = TestCluster.root.appendingPathComponent("Tests/Fixtures/new-books/covers/323.jpg")
+        try FileManager.default.removeItem(at: changed.appendingPathComponent("covers/1.jpg"))
+        try FileManager.default.copyItem(at: newCover, to: changed.appendingPathComponent("covers/1.jpg"))
+        let reimport = try cluster.run("bookrec-coordinator", ["import", "--data", changed.path])
+        XCTAssertTrue(reimport.output.contains("0 books added, 1 changed; 0 covers added, 1 changed"), reimport.output + reimport.error)
+        let rerun = try cluster.run("bookrec-coordinator", runArguments)
+        XCTAssertEqual(rerun.status, 0, rerun.error)
+        XCTAssertTrue(rerun.output.contains("generation 2 active"), rerun.output)
+        let summaries = cluster.workerLogs().split(separator: "\n").filter { $0.contains("g2-encode-") }
+        XCTAssertEqual(summaries.count, 3, cluster.workerLogs())
+        let encoded = summaries.map { line -> (texts: Int, covers: Int) in
+            let numbers = line.split(separator: ":").last!.split(separator: " ").compactMap { Int($0) }
+            return (numbers[0], numbers[1])
+        }
+        XCTAssertEqual(encoded.map(\.texts).reduce(0, +), 1, "only the retitled book's text is encoded again")
+        XCTAssertEqual(encoded.map(\.covers).reduce(0, +), 1, "only the new cover is encoded")
     }
 }
