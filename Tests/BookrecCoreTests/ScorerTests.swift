@@ -17,6 +17,26 @@ final class ScorerTests: XCTestCase {
         XCTAssertEqual(top[0].score, 1 / (1 + exp(-1)), accuracy: 1e-6)
     }
 
+    func testMergingTopKOverOldAndNewBooksEqualsTopKOverAll() {
+        // 40 readers, 60 books with ids in shuffled order and coarse vectors, so that many logits tie.
+        var generator = SeededGenerator(seed: 7)
+        let ids = Array(1...60).shuffled(using: &generator)
+        let vectors = (0..<60).map { _ in (0..<4).map { _ in Float(Int.random(in: -2...2, using: &generator)) } }
+        let terms = (0..<60).map { _ in Float(Int.random(in: 0...1, using: &generator)) }
+        let readers = Matrix(stacking: (0..<40).map { _ in (0..<4).map { _ in Float(Int.random(in: -1...1, using: &generator)) } }, columns: 4)
+        let bias = [Float](repeating: 0, count: 40)
+        let excluded = [[Int32]](repeating: [], count: 40)
+        func lists(_ rows: [Int]) -> [[ScoredRecommendation]] {
+            let scorer = Scorer(side: side(rows.map { vectors[$0] }, terms: rows.map { terms[$0] }), bookIDs: rows.map { ids[$0] })
+            return scorer.topK(readers: readers, readerBias: bias, excluded: excluded, k: 10).map { list in
+                list.map { ScoredRecommendation(bookID: scorer.bookIDs[$0.book], logit: $0.logit) }
+            }
+        }
+        let all = lists(Array(0..<60)), old = lists(Array(0..<45)), new = lists(Array(45..<60))
+        XCTAssertTrue(all.contains { list in list.contains { id in ids[45...].contains(id.bookID) } }, "new books reach some lists")
+        for r in 0..<40 { XCTAssertEqual(mergeTopK([old[r], new[r]], k: 10), all[r], "reader \(r)") }
+    }
+
     func testLogitsEqualTheModelFormula() {
         var generator = SeededGenerator(seed: 3)
         let k = 5, books = 70, readers = 130
