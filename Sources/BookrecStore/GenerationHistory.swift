@@ -19,9 +19,10 @@ extension Store {
                 sql: "INSERT INTO generation (parentId, kind, state, configuration, createdAt) VALUES (?, ?, 'building', ?, ?)",
                 arguments: [parentID, kind, String(decoding: configuration, as: UTF8.self), Date()])
             let id = Int(db.lastInsertedRowID)
+            // The model and encoder blobs carry over; the parent's own list of changes does not.
             try db.execute(
-                sql: "INSERT INTO modelBlob (generationId, name, bytes) SELECT ?, name, bytes FROM modelBlob WHERE generationId = ?",
-                arguments: [id, parentID])
+                sql: "INSERT INTO modelBlob (generationId, name, bytes) SELECT ?, name, bytes FROM modelBlob WHERE generationId = ? AND name NOT IN (?, ?)",
+                arguments: [id, parentID, ModelBlob.addedBooks, ModelBlob.rescoredReaders])
             for (name, bytes) in blobs {
                 try db.execute(sql: "INSERT OR REPLACE INTO modelBlob (generationId, name, bytes) VALUES (?, ?, ?)", arguments: [id, name, bytes])
             }
@@ -88,14 +89,15 @@ extension Store {
         }
     }
 
-    /// Deletes every generation except the newest `keep` complete ones, the active one and any
-    /// still being built (a coordinator may resume it), with all their rows.
+    /// Deletes every generation except the newest `keep` complete ones, the active one, any still
+    /// being built (a coordinator may resume it) and their parents (an add-books generation
+    /// merges into its parent's lists), with all their rows.
     public func collectGarbage(keep: Int) throws -> GarbageCollection {
         try write("collecting old generations") { db in
-            let active = try Int.fetchOne(db, sql: "SELECT generationId FROM activeGeneration WHERE singleton = 1")
-            let kept = Set(try Int.fetchAll(db, sql: "SELECT id FROM generation WHERE state = 'complete' ORDER BY id DESC LIMIT ?", arguments: [max(keep, 0)]))
-            let doomed = try Int.fetchAll(db, sql: "SELECT id FROM generation WHERE state != 'building' ORDER BY id")
-                .filter { !kept.contains($0) && $0 != active }
+            var kept = Set(try Int.fetchAll(db, sql: "SELECT id FROM generation WHERE state = 'complete' ORDER BY id DESC LIMIT ?", arguments: [max(keep, 0)]))
+            kept.formUnion(try Int.fetchAll(db, sql: "SELECT generationId FROM activeGeneration"))
+            kept.formUnion(try Int.fetchAll(db, sql: "SELECT parentId FROM generation WHERE state = 'building' AND parentId IS NOT NULL"))
+            let doomed = try Int.fetchAll(db, sql: "SELECT id FROM generation WHERE state != 'building' ORDER BY id").filter { !kept.contains($0) }
             var result = GarbageCollection()
             for id in doomed {
                 result.recommendations += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM recommendation WHERE generationId = ?", arguments: [id]) ?? 0

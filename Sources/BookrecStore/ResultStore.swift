@@ -129,20 +129,22 @@ extension Store {
     }
 
     /// The stored lists of these readers with their logits, best first (readers without a list
-    /// are absent), for merging new books into them.
+    /// are absent), for merging new books into them. One range scan: shards hold consecutive ids.
     public func scoredRecommendations(generationID: Int, userIDs: [Int]) throws -> [Int: [ScoredRecommendation]] {
-        try read { db in
+        guard let low = userIDs.min(), let high = userIDs.max() else { return [:] }
+        let wanted = Set(userIDs)
+        return try read { db in
             var result: [Int: [ScoredRecommendation]] = [:]
-            let statement = try db.makeStatement(sql: "SELECT bookId, logit FROM recommendation WHERE generationId = ? AND userId = ? ORDER BY rank")
-            for user in userIDs {
-                let rows = try Row.fetchAll(statement, arguments: [generationID, user])
-                guard !rows.isEmpty else { continue }
-                result[user] = try rows.map { row in
-                    guard let logit = row["logit"] as Double? else {
-                        throw StoreError("generation \(generationID) was scored before logits were stored; run `bookrec-coordinator run` once to rebuild it")
-                    }
-                    return ScoredRecommendation(bookID: row["bookId"], logit: Float(logit))
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT userId, bookId, logit FROM recommendation WHERE generationId = ? AND userId BETWEEN ? AND ? ORDER BY userId, rank",
+                arguments: [generationID, low, high])
+            while let row = try rows.next() {
+                let user: Int = row["userId"]
+                guard wanted.contains(user) else { continue }
+                guard let logit = row["logit"] as Double? else {
+                    throw StoreError("generation \(generationID) was scored before logits were stored; run `bookrec-coordinator run` once to rebuild it")
                 }
+                result[user, default: []].append(ScoredRecommendation(bookID: row["bookId"], logit: Float(logit)))
             }
             return result
         }
