@@ -21,10 +21,28 @@ final class ReindexTests: XCTestCase {
         cluster?.tearDown()
     }
 
-    func testAddBooksMergesExactlyWhatAFullRescoreGivesAndAddingTwiceChangesNothing() throws {
+    func testAddBooksResumesAfterAKillAndMergesExactlyWhatAFullRescoreGivesAndAddingTwiceChangesNothing() throws {
         let csv = newBooks.appendingPathComponent("new-books.csv").path
+        // With no worker running, the coordinator is killed once the generation and its encode
+        // shard exist; run again (with a worker), it resumes that generation.
+        cluster.stopWorkers()
+        let interrupted = Process()
+        interrupted.executableURL = TestCluster.binaries.appendingPathComponent("bookrec-coordinator")
+        interrupted.arguments = ["add-books", csv]
+        interrupted.environment = cluster.environment
+        interrupted.standardError = FileHandle.nullDevice
+        interrupted.standardOutput = FileHandle.nullDevice
+        try interrupted.run()
+        let probe = try Store(path: cluster.storePath, readOnly: true)
+        let deadline = Date().addingTimeInterval(60)
+        while try probe.shards(generationID: 2, kind: .encode).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        kill(interrupted.processIdentifier, SIGKILL)
+        interrupted.waitUntilExit()
+        XCTAssertEqual(try probe.generation(2)?.state, .building)
+        try cluster.startWorker()
         let added = try cluster.run("bookrec-coordinator", ["add-books", csv])
         XCTAssertEqual(added.status, 0, "add-books failed:\n\(added.error)\nworkers:\n\(cluster.workerLogs())")
+        XCTAssertTrue(added.error.contains("resuming generation 2 (add-books)"), added.error)
         XCTAssertTrue(added.output.contains("generation 2 active: 12 new books"), added.output)
 
         let store = try Store(path: cluster.storePath, readOnly: true)
