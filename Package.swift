@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "bookrec-bench",
             dependencies: [
-                "BookrecCore", "BookrecMiniLM", "BookrecEfficientNet", "BookrecImaging", "COpenBLAS",
+                "BookrecCore", "BookrecMiniLM", "BookrecEfficientNet", "BookrecImaging", "BookrecStore", "BookrecCLI", "COpenBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
