@@ -15,12 +15,14 @@ public final class Store: @unchecked Sendable {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// A write waits up to `busyTimeout` seconds for another process's write to finish before it
+    /// fails with "database is locked".
+    public init(path: String, readOnly: Bool = false, busyTimeout: TimeInterval = 30) throws {
         self.path = path
         var configuration = Configuration()
         configuration.readonly = readOnly
         // Several worker processes write; waiting out a writer beats failing with SQLITE_BUSY.
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
