@@ -205,3 +205,10 @@ func cpuSeconds(of pid: Int32) -> Double? {
     guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
+
+/// The state letter of a live process from /proc ("R", "S", "T" when stopped by a signal...).
+func processState(of pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
+}
