@@ -67,7 +67,7 @@ final class TestCluster {
     @discardableResult
     func startWorker(arguments: [String] = [], environment extra: [String: String] = [:]) throws -> Process {
         let log = directory.appendingPathComponent("worker-\(workers.count).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = Self.binaries.appendingPathComponent("bookrec-worker")
         process.arguments = arguments
@@ -81,16 +81,24 @@ final class TestCluster {
     }
 
     /// Starts an executable and returns at once; `LaunchedProcess.finish` collects its output.
-    func launch(_ executable: String, _ arguments: [String]) throws -> LaunchedProcess {
+    /// `fileSizeLimit` (bytes) runs it under RLIMIT_FSIZE with SIGXFSZ ignored, so that a write
+    /// past the limit fails with EFBIG as on a full disk, instead of killing the process.
+    func launch(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil) throws -> LaunchedProcess {
         let process = Process()
-        process.executableURL = Self.binaries.appendingPathComponent(executable)
-        process.arguments = arguments
+        let path = Self.binaries.appendingPathComponent(executable).path
+        if let fileSizeLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "trap '' XFSZ; exec prlimit --fsize=\(fileSizeLimit) -- \"$0\" \"$@\"", path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         process.environment = environment
         let launched = LaunchedProcess(process: process, name: "\(executable) \(arguments.joined(separator: " "))",
                                        output: directory.appendingPathComponent("\(UUID().uuidString).out"),
                                        error: directory.appendingPathComponent("\(UUID().uuidString).err"))
-        FileManager.default.createFile(atPath: launched.output.path, contents: nil)
-        FileManager.default.createFile(atPath: launched.error.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: launched.output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: launched.error.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: launched.output)
         process.standardError = try FileHandle(forWritingTo: launched.error)
         try process.run()
@@ -98,8 +106,9 @@ final class TestCluster {
     }
 
     /// Runs an executable to the end; returns its exit status, standard output and error.
-    func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
-        try launch(executable, arguments).finish(timeout: timeout)
+    func run(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil,
+             timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
+        try launch(executable, arguments, fileSizeLimit: fileSizeLimit).finish(timeout: timeout)
     }
 
     /// The active generation's export, as `bookrec-query export` prints it.
