@@ -62,7 +62,9 @@ public final class Worker: @unchecked Sendable {
                 }
             } catch {
                 failures += 1
-                let delay = min(30, 0.5 * pow(2, Double(min(failures, 6))))
+                // 1, 2, 4, then every 5 s: a returning broker is found within seconds, and a few
+                // connection attempts a minute cost nothing.
+                let delay = min(5, 0.5 * pow(2, Double(min(failures, 6))))
                 log("worker \(slot) on \(queue): \(error); retrying in \(String(format: "%.0f", delay)) s")
                 let deadline = Date().addingTimeInterval(delay)
                 while Date() < deadline && !stop.isRaised { Thread.sleep(forTimeInterval: 0.2) }
