@@ -57,4 +57,43 @@ final class FullDiskTests: XCTestCase {
         let failedWrite = run.error.split(separator: "\n").first { $0.contains("file size limit") }.map(String.init) ?? ""
         print("file size limit \(limit) bytes: import refused and rolled back; run stopped at \"\(failedWrite)\"; generation 1 stayed active, integrity ok, the re-run resumed generation 2")
     }
+
+    /// A real full filesystem: a 3 MB tmpfs, where the test may mount one (root with
+    /// CAP_SYS_ADMIN); skipped elsewhere, the file size limit above standing in for it.
+    func testAFullFilesystemFailsTheImportWithDiskFullAndKeepsTheCatalog() throws {
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: mountPoint) }
+        guard (try? system("/bin/mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint.path)) == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+        }
+        defer { _ = try? system("/bin/umount", mountPoint.path) }
+        let cluster = try TestCluster(data: TestCluster.tiny)
+        defer { cluster.tearDown() }
+        let store = mountPoint.appendingPathComponent("store.sqlite").path
+        let tiny = try cluster.run("bookrec-coordinator", ["import", "--data", TestCluster.tiny.path, "--store", store])
+        XCTAssertEqual(tiny.status, 0, tiny.error)
+        let before = try Store(path: store, readOnly: true).loadCatalog()
+
+        let slice = TestCluster.root.appendingPathComponent("Tests/Fixtures/goodbooks-slice").path
+        let full = try cluster.run("bookrec-coordinator", ["import", "--data", slice, "--store", store])
+        XCTAssertNotEqual(full.status, 0)
+        XCTAssertTrue(full.error.contains("importing the catalog failed: the disk under \(store) is full (database or disk is full); nothing of this write was kept"),
+                      full.error)
+        let after = try Store(path: store, readOnly: true).loadCatalog()
+        XCTAssertEqual(after.books, before.books)
+        XCTAssertEqual(after.ratings, before.ratings)
+        XCTAssertEqual(after.coverHashes, before.coverHashes)
+        print("full 3 MB filesystem: import refused with \"disk ... is full\", catalog unchanged")
+    }
+
+    private func system(_ arguments: String...) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
 }
