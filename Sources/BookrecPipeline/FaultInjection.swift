@@ -7,7 +7,7 @@ import Foundation
 /// The points, per job kind (`encode.` or `score.`): `received` (message parsed, nothing written),
 /// `running` (shard marked running), `before-commit` (results computed, not written),
 /// `after-commit` (results committed, message not yet acknowledged).
-/// Read once; when the variable is unset, `reached` returns at once.
+/// Read once; when the variable is unset, `reached` returns after one nil check.
 enum FaultInjection {
     private static let plan: (point: String, count: Int, signal: Int32)? = {
         let parts = ProcessInfo.processInfo.environment["BOOKREC_FAULT_AFTER"]?.split(separator: ":") ?? []
@@ -16,8 +16,9 @@ enum FaultInjection {
     }()
     private static let counter = Counter()
 
-    static func reached(_ point: String) {
-        guard let plan, plan.point == point, counter.increment() == plan.count else { return }
+    /// Called as the worker passes `point` of a job of `kind` ("encode" or "score").
+    static func reached(_ kind: String, _ point: String) {
+        guard let plan, plan.point == "\(kind).\(point)", counter.increment() == plan.count else { return }
         raise(plan.signal)
     }
 

@@ -43,7 +43,7 @@ public struct EncodeJobHandler {
             }
             for (row, entry) in missingCovers.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
         }
-        FaultInjection.reached("encode.before-commit")
+        FaultInjection.reached("encode", "before-commit")
         try store.completeEncodeShard(generationID: generationID, index: shardIndex, encodings: results)
     }
 }

@@ -82,8 +82,7 @@ public final class Worker: @unchecked Sendable {
             recordDeadLetter(job: nil, reason: reason, body: delivery.body)
             return .deadLetter(reason: reason)
         }
-        let point = job.kind.rawValue
-        FaultInjection.reached("\(point).received")
+        FaultInjection.reached(job.kind.rawValue, "received")
         do {
             let kind = JobKind(rawValue: job.kind.rawValue)!
             guard try store.generation(job.generation) != nil else {
@@ -96,7 +95,7 @@ public final class Worker: @unchecked Sendable {
                 return .ack
             }
             try store.markShardRunning(generationID: job.generation, kind: kind, index: job.shard.index, worker: options.name)
-            FaultInjection.reached("\(point).running")
+            FaultInjection.reached(job.kind.rawValue, "running")
             switch job.kind {
             case .encode:
                 let encoders = try encoderSet(generationID: job.generation)
@@ -105,10 +104,10 @@ public final class Worker: @unchecked Sendable {
             case .score:
                 let context = try scoringContext(generationID: job.generation)
                 let lists = try context.score(store: store, userIDs: job.shard.ids)
-                FaultInjection.reached("score.before-commit")
+                FaultInjection.reached("score", "before-commit")
                 try store.completeScoreShard(generationID: job.generation, index: job.shard.index, lists: lists)
             }
-            FaultInjection.reached("\(point).after-commit")
+            FaultInjection.reached(job.kind.rawValue, "after-commit")
             return .ack
         } catch let error as PermanentJobError {
             recordDeadLetter(job: job, reason: error.description, body: delivery.body)
