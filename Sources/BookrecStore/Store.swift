@@ -70,8 +70,9 @@ public final class Store: @unchecked Sendable {
         }
     }
 
-    /// Why a write could not reach the disk. SQLite's errno is not always the write's (it is read
-    /// after other calls), so a process file size limit and the free space are checked as well.
+    /// Why a write could not reach the disk. SQLite does not always keep the failed write's errno
+    /// (it reads errno after other calls), so without one, the free space and a process file
+    /// size limit are checked instead.
     private func writeFailure(_ error: DatabaseError, systemError: Int32) -> String {
         let sqlite = error.message ?? "\(error.resultCode)"
         var limit = rlimit()
@@ -79,10 +80,10 @@ public final class Store: @unchecked Sendable {
         var space = statvfs()
         let directory = (path as NSString).deletingLastPathComponent
         let diskFull = statvfs(directory.isEmpty ? "." : directory, &space) == 0 && UInt64(space.f_bavail) * UInt64(space.f_frsize) < 1 << 20
-        if error.resultCode == .SQLITE_FULL || systemError == ENOSPC || diskFull {
+        if error.resultCode == .SQLITE_FULL || systemError == ENOSPC || (systemError == 0 && diskFull) {
             return "the disk under \(path) is full (\(sqlite))"
         }
-        if systemError == EFBIG || hasSizeLimit {
+        if systemError == EFBIG || (systemError == 0 && hasSizeLimit) {
             return "\(path) would exceed this process's file size limit of \(limit.rlim_cur) bytes (\(sqlite))"
         }
         return "cannot write to \(path)\(systemError == 0 ? "" : ": \(String(cString: strerror(systemError)))") (\(sqlite))"

@@ -39,6 +39,12 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: "Seconds a store write waits for another process's write before it fails (and is retried).")
     var busyTimeout: Double = 30
 
+    func validate() throws {
+        guard maxAttempts >= 1, retryDelay >= 0, retryDelay <= 300, busyTimeout >= 0 else {
+            throw ValidationError("--max-attempts must be at least 1, --retry-delay between 0 and 300 s, --busy-timeout not negative")
+        }
+    }
+
     func run() throws {
         setBLASThreads(1)
         let stop = StopSignal()
@@ -47,9 +53,6 @@ struct ConsumeCommand: ParsableCommand {
         options.concurrency = concurrency
         options.modelsDirectory = modelsOptions.directory
         options.topology = Topology(prefix: queueOptions.prefix)
-        guard maxAttempts >= 1, retryDelay >= 0, retryDelay <= 300 else {
-            throw ValidationError("--max-attempts must be at least 1 and --retry-delay between 0 and 300 s")
-        }
         options.consumer.retry = RetryPolicy(maxAttempts: maxAttempts, backoff: Backoff(initial: retryDelay, multiplier: 4, maximum: 300))
         let url = try AMQPURL.fromEnvironment()
         let store = try Store(path: storeOptions.path, busyTimeout: busyTimeout)
