@@ -61,7 +61,7 @@ final class TransientStoreErrorTests: XCTestCase {
         for attempt in 1...3 { XCTAssertTrue(logs.contains("g1-encode-0 attempt \(attempt) failed: marking a shard running failed: database is locked"), logs) }
         XCTAssertTrue(logs.contains("attempt 2 in 0.3 s"), "backoff: first retry after 0.3 s\n\(logs)")
         XCTAssertTrue(logs.contains("attempt 3 in 1.2 s"), "backoff: second retry after 1.2 s\n\(logs)")
-        XCTAssertFalse(logs.contains("attempt 4"), "the number of attempts is bounded")
+        XCTAssertFalse(logs.contains("g1-encode-0 attempt 4") || logs.contains("attempt 4 in "), "the number of attempts is bounded")
 
         let store = try Store(path: cluster.storePath, readOnly: true)
         XCTAssertNil(try store.activeGenerationID())
