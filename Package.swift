@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "BookrecQueueTests", dependencies: ["BookrecQueue"]),
         .testTarget(
             name: "BookrecClusterTests",
-            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline"]),
+            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline",
+                           .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -52,6 +52,7 @@ public struct EncodeJobHandler {
             }
             for (row, entry) in missingCovers.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
         }
+        FaultInjection.reached("encode", "before-commit")
         try store.completeEncodeShard(generationID: generationID, index: shardIndex, encodings: results)
         return Summary(
             textsEncoded: missingTexts.count, textsCached: books.count - missingTexts.count,

@@ -62,7 +62,9 @@ public final class Worker: @unchecked Sendable {
                 }
             } catch {
                 failures += 1
-                let delay = min(30, 0.5 * pow(2, Double(min(failures, 6))))
+                // 1, 2, 4, then every 5 s: a returning broker is found within seconds, and a few
+                // connection attempts a minute cost nothing.
+                let delay = min(5, 0.5 * pow(2, Double(min(failures, 6))))
                 log("worker \(slot) on \(queue): \(error); retrying in \(String(format: "%.0f", delay)) s")
                 let deadline = Date().addingTimeInterval(delay)
                 while Date() < deadline && !stop.isRaised { Thread.sleep(forTimeInterval: 0.2) }
@@ -80,15 +82,20 @@ public final class Worker: @unchecked Sendable {
             recordDeadLetter(job: nil, reason: reason, body: delivery.body)
             return .deadLetter(reason: reason)
         }
+        FaultInjection.reached(job.kind.rawValue, "received")
         do {
             let kind = JobKind(rawValue: job.kind.rawValue)!
             guard try store.generation(job.generation) != nil else {
                 throw PermanentJobError("generation \(job.generation) does not exist in \(store.path)")
             }
             if try store.shard(generationID: job.generation, kind: kind, index: job.shard.index)?.state == .done {
-                return .ack  // a redelivery of finished work: its results are already committed
+                // A redelivery of finished work (a worker died between commit and ack, or the
+                // coordinator published it again): its results are already committed.
+                log("\(job.jobID): shard already done, acknowledging the redelivery")
+                return .ack
             }
             try store.markShardRunning(generationID: job.generation, kind: kind, index: job.shard.index, worker: options.name)
+            FaultInjection.reached(job.kind.rawValue, "running")
             switch job.kind {
             case .encode:
                 let encoders = try encoderSet(generationID: job.generation)
@@ -98,8 +105,10 @@ public final class Worker: @unchecked Sendable {
             case .score:
                 let context = try scoringContext(generationID: job.generation)
                 let lists = try context.score(store: store, userIDs: job.shard.ids)
+                FaultInjection.reached("score", "before-commit")
                 try store.completeScoreShard(generationID: job.generation, index: job.shard.index, lists: lists)
             }
+            FaultInjection.reached(job.kind.rawValue, "after-commit")
             return .ack
         } catch let error as PermanentJobError {
             recordDeadLetter(job: job, reason: error.description, body: delivery.body)
@@ -114,12 +123,23 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Records a dead letter in the store, where the coordinator learns that the shard failed.
+    /// The store may be what failed (busy, full), so this is retried with backoff for about a
+    /// minute: a dead letter missing from the store would leave the coordinator waiting.
     private func recordDeadLetter(job: JobMessage?, reason: String, body: Data) {
         log("dead-lettering \(job?.jobID ?? "a message"): \(reason)")
-        do {
-            try store.recordDeadLetter(generationID: job?.generation, kind: job?.kind.rawValue, shardIndex: job?.shard.index, reason: reason, body: body)
-        } catch {
-            log("could not record the dead letter in the store: \(error)")
+        let backoff = Backoff(initial: 0.25, maximum: 8)
+        let attempts = 12
+        for attempt in 1...attempts {
+            do {
+                try store.recordDeadLetter(generationID: job?.generation, kind: job?.kind.rawValue, shardIndex: job?.shard.index, reason: reason, body: body)
+                return
+            } catch {
+                let delay = backoff.delay(afterAttempt: attempt)
+                log("could not record the dead letter in the store (attempt \(attempt) of \(attempts)): \(error)"
+                    + (attempt < attempts ? "; retrying in \(delay) s" : "; giving up"))
+                if attempt < attempts { Thread.sleep(forTimeInterval: delay) }
+            }
         }
     }
 

@@ -59,6 +59,11 @@ public final class AMQPConnection {
         var timeout = timeval(seconds: options.connectTimeout)
         let status = amqp_socket_open_noblock(socket, url.host, Int32(url.port), &timeout)
         guard status == AMQP_STATUS_OK.rawValue else {
+            // rabbitmq-c says only "a socket error occurred" (and leaves errno unrelated): say what it means here.
+            if status == AMQP_STATUS_SOCKET_ERROR.rawValue {
+                throw AMQPError.library(operation: "connecting to \(url.endpoint)", status: status,
+                                        message: "no TCP connection (is the broker running there?)")
+            }
             throw AMQPError.library("connecting to \(url.endpoint)", status: status)
         }
         amqp_set_handshake_timeout(state, &timeout)

@@ -20,7 +20,7 @@ public enum AMQPError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .library(_, let status, _):
             // A failed name lookup counts as recoverable: a restarting broker container's name can
-            // vanish for a while. First connections are not retried, so a typo still fails at once.
+            // vanish for a while. A typo is retried too, but every attempt is logged with host:port.
             return status != AMQP_STATUS_BAD_URL.rawValue && status != AMQP_STATUS_INVALID_PARAMETER.rawValue
         case .connectionClosed(_, let code, _):
             return [AMQP_CONNECTION_FORCED, AMQP_INTERNAL_ERROR, AMQP_FRAME_ERROR].map(UInt16.init).contains(code)

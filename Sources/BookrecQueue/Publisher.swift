@@ -39,15 +39,24 @@ public final class Publisher {
     /// A basic.return not yet reported to the caller.
     private var returned: AMQPError?
 
-    /// Connects at once, declaring `topology` if given (and again after every reconnect). The first
-    /// connection is not retried, so that a wrong URL or password fails fast.
+    /// Connects, declaring `topology` if given (and again after every reconnect). A broker that
+    /// is down or restarting is waited for as after a lost connection (reported, then retried per
+    /// `options.reconnect`); refusals such as a wrong password or vhost fail at once.
     public init(url: AMQPURL, topology: Topology? = nil, options: PublisherOptions = .init(),
                 events: @escaping (QueueEvent) -> Void = QueueEvent.logToStandardError) throws {
         self.url = url
         self.topology = topology
         self.options = options
         self.events = events
-        connection = try Self.connect(url: url, topology: topology, options: options, events: events)
+        do {
+            connection = try Self.connect(url: url, topology: topology, options: options, events: events)
+        } catch let error as AMQPError where error.isRecoverable {
+            let reconnector = Reconnector(url: url, policy: options.reconnect, events: events)
+            // Without a stop condition, reconnect returns a connection or throws.
+            connection = try reconnector.reconnect(after: error, neverConnected: true) {
+                try Self.connect(url: url, topology: topology, options: options, events: events)
+            }!
+        }
     }
 
     /// How many published messages the broker has not confirmed yet.

@@ -8,6 +8,8 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
     case blocked(endpoint: String, reason: String)
     case unblocked(endpoint: String)
     case connectionLost(endpoint: String, error: String)
+    /// The first connection failed in a way a later one may not (the broker is down or restarting).
+    case unreachable(endpoint: String, error: String)
     case reconnecting(endpoint: String, attempt: Int, maxAttempts: Int, delay: TimeInterval)
     /// Messages sent but not confirmed before the connection died, or nacked, are sent again.
     case republishing(count: Int)
@@ -24,6 +26,8 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
             return "amqp: broker at \(endpoint) unblocked publishing"
         case .connectionLost(let endpoint, let error):
             return "amqp: connection to \(endpoint) lost: \(error)"
+        case .unreachable(let endpoint, let error):
+            return "amqp: broker at \(endpoint) not reachable: \(error); waiting for it"
         case .reconnecting(let endpoint, let attempt, let maxAttempts, let delay):
             return "amqp: reconnecting to \(endpoint) in \(String(format: "%.1f", delay)) s (attempt \(attempt) of \(maxAttempts))"
         case .republishing(let count):

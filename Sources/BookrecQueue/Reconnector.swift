@@ -9,10 +9,12 @@ struct Reconnector {
 
     /// Calls `connect` until it succeeds and returns its result; nil if `shouldStop` turned true
     /// meanwhile. Refusals that a new connection cannot fix (see `AMQPError.isRecoverable`) are
-    /// thrown at once, and so is `gaveUpReconnecting` after the last attempt.
-    func reconnect<T>(after error: AMQPError, shouldStop: () -> Bool = { false },
+    /// thrown at once, and so is `gaveUpReconnecting` after the last attempt. `neverConnected`
+    /// reports the broker as unreachable rather than the connection as lost.
+    func reconnect<T>(after error: AMQPError, neverConnected: Bool = false, shouldStop: () -> Bool = { false },
                       connect: () throws -> T) throws -> T? {
-        events(.connectionLost(endpoint: url.endpoint, error: error.description))
+        events(neverConnected ? .unreachable(endpoint: url.endpoint, error: error.description)
+                              : .connectionLost(endpoint: url.endpoint, error: error.description))
         var lastError = error
         for attempt in 1...max(policy.maxAttempts, 1) {
             let delay = policy.backoff.delay(afterAttempt: attempt)

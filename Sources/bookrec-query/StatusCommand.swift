@@ -69,7 +69,9 @@ struct StatusCommand: ParsableCommand {
         }
         print("dead-lettered jobs: \(deadLetters.count)")
         for letter in deadLetters {
-            print("  generation \(letter["generation"]!) \(letter["kind"]!) shard \(letter["shard"]!): \(letter["reason"]!)")
+            // A message that could not be parsed names no job.
+            let job = letter["generation"] as! Int == -1 ? "a message that is not a job" : "generation \(letter["generation"]!) \(letter["kind"]!) shard \(letter["shard"]!)"
+            print("  \(job): \(letter["reason"]!)")
         }
         if let brokerNote {
             print(brokerNote)

@@ -30,6 +30,21 @@ struct ConsumeCommand: ParsableCommand {
     @Option(help: "Jobs processed at once (each on its own thread and connection).")
     var concurrency = 1
 
+    @Option(help: "Deliveries of a job that fails transiently (store busy, write failed) before it is dead-lettered.")
+    var maxAttempts = RetryPolicy().maxAttempts
+
+    @Option(help: "Seconds before the first retry of a failed job; each further retry waits 4 times longer (at most 300 s).")
+    var retryDelay = RetryPolicy().backoff.initial
+
+    @Option(help: "Seconds a store write waits for another process's write before it fails (and is retried).")
+    var busyTimeout: Double = 30
+
+    func validate() throws {
+        guard maxAttempts >= 1, retryDelay >= 0, retryDelay <= 300, busyTimeout >= 0 else {
+            throw ValidationError("--max-attempts must be at least 1, --retry-delay between 0 and 300 s, --busy-timeout not negative")
+        }
+    }
+
     func run() throws {
         setBLASThreads(1)
         let stop = StopSignal()
@@ -38,8 +53,9 @@ struct ConsumeCommand: ParsableCommand {
         options.concurrency = concurrency
         options.modelsDirectory = modelsOptions.directory
         options.topology = Topology(prefix: queueOptions.prefix)
+        options.consumer.retry = RetryPolicy(maxAttempts: maxAttempts, backoff: Backoff(initial: retryDelay, multiplier: 4, maximum: 300))
         let url = try AMQPURL.fromEnvironment()
-        let store = try Store(path: storeOptions.path)
+        let store = try Store(path: storeOptions.path, busyTimeout: busyTimeout)
         printError("worker: consuming from \(url) with concurrency \(concurrency), store \(store.path)")
         Worker(store: store, url: url, options: options, stop: stop, log: { printError("worker: \($0)") }).run()
         printError("worker: stopped")

@@ -12,6 +12,8 @@ final class TestCluster {
     let storePath: String
     let prefix = "test-\(UUID().uuidString.prefix(8).lowercased())."
     let url: AMQPURL
+    /// The broker URL given to the processes when it is not BOOKREC_AMQP_URL's.
+    private let brokerURL: String?
     private(set) var workers: [Process] = []
 
     /// The folder of the built executables: where the test bundle is, or the folder around it.
@@ -24,11 +26,24 @@ final class TestCluster {
         return bundle
     }
 
-    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice")) throws {
+    static let tiny = root.appendingPathComponent("Tests/Fixtures/goodbooks-tiny")
+
+    /// `brokerPort` points the cluster at a private broker on 127.0.0.1 (see `PrivateBroker`)
+    /// instead of the one at BOOKREC_AMQP_URL.
+    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice"), brokerPort: Int? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         storePath = directory.appendingPathComponent("store.sqlite").path
-        url = try AMQPURL.fromEnvironment()
+        if let brokerPort {
+            // The same credentials as BOOKREC_AMQP_URL, another port; passed on to the processes.
+            var components = URLComponents(string: ProcessInfo.processInfo.environment["BOOKREC_AMQP_URL"] ?? AMQPURL.defaultURL)!
+            components.host = "127.0.0.1"
+            components.port = brokerPort
+            brokerURL = components.string!
+        } else {
+            brokerURL = nil
+        }
+        url = try AMQPURL.fromEnvironment(brokerURL.map { ["BOOKREC_AMQP_URL": $0] } ?? ProcessInfo.processInfo.environment)
         do {
             let connection = try AMQPConnection(url: url, events: { _ in })
             connection.close()
@@ -44,44 +59,80 @@ final class TestCluster {
         var environment = ProcessInfo.processInfo.environment
         environment["BOOKREC_STORE"] = storePath
         environment["BOOKREC_QUEUE_PREFIX"] = prefix
+        if let brokerURL { environment["BOOKREC_AMQP_URL"] = brokerURL }
         return environment
     }
 
-    func startWorker(arguments: [String] = []) throws {
+    /// Starts a worker; `environment` adds to the cluster's (e.g. the BOOKREC_FAULT_AFTER test hook).
+    @discardableResult
+    func startWorker(arguments: [String] = [], environment extra: [String: String] = [:]) throws -> Process {
         let log = directory.appendingPathComponent("worker-\(workers.count).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = Self.binaries.appendingPathComponent("bookrec-worker")
         process.arguments = arguments
-        process.environment = environment
+        process.environment = environment.merging(extra) { $1 }
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
         workers.append(process)
+        return process
+    }
+
+    /// Starts an executable and returns at once; `LaunchedProcess.finish` collects its output.
+    /// `fileSizeLimit` (bytes) runs it under RLIMIT_FSIZE with SIGXFSZ ignored, so that a write
+    /// past the limit fails with EFBIG as on a full disk, instead of killing the process.
+    func launch(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil) throws -> LaunchedProcess {
+        let process = Process()
+        let path = Self.binaries.appendingPathComponent(executable).path
+        if let fileSizeLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "trap '' XFSZ; exec prlimit --fsize=\(fileSizeLimit) -- \"$0\" \"$@\"", path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
+        process.environment = environment
+        let launched = LaunchedProcess(process: process, name: "\(executable) \(arguments.joined(separator: " "))",
+                                       output: directory.appendingPathComponent("\(UUID().uuidString).out"),
+                                       error: directory.appendingPathComponent("\(UUID().uuidString).err"))
+        _ = FileManager.default.createFile(atPath: launched.output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: launched.error.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: launched.output)
+        process.standardError = try FileHandle(forWritingTo: launched.error)
+        try process.run()
+        return launched
     }
 
     /// Runs an executable to the end; returns its exit status, standard output and error.
-    func run(_ executable: String, _ arguments: [String], timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = Self.binaries.appendingPathComponent(executable)
-        process.arguments = arguments
-        process.environment = environment
-        let output = directory.appendingPathComponent("\(UUID().uuidString).out")
-        let error = directory.appendingPathComponent("\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: error.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: error)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if process.isRunning {
-            process.terminate()
-            XCTFail("\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s")
+    func run(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil,
+             timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
+        try launch(executable, arguments, fileSizeLimit: fileSizeLimit).finish(timeout: timeout)
+    }
+
+    /// The active generation's export, as `bookrec-query export` prints it.
+    func export(k: Int) throws -> String {
+        let export = try run("bookrec-query", ["export", "-k", "\(k)"])
+        XCTAssertEqual(export.status, 0, export.error)
+        return export.output
+    }
+
+    /// Waits until every work queue has `count` consumers: workers started and subscribed.
+    func waitForConsumers(_ count: Int, timeout: TimeInterval = 60) throws {
+        let inspector = try QueueInspector(url: url, topology: Topology(prefix: prefix), events: { _ in })
+        defer { inspector.close() }
+        try waitFor("\(count) consumers on each work queue", timeout: timeout) {
+            let statuses = (try? inspector.statuses()) ?? []
+            return statuses.filter { $0.name.hasSuffix("encode") || $0.name.hasSuffix("score") }.allSatisfy { $0.consumers == count }
         }
-        process.waitUntilExit()
-        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8), try String(contentsOf: error, encoding: .utf8))
+    }
+
+    /// Shards of generation 1 of a kind that are done, read from the store as the coordinator does.
+    func doneShards(_ kind: JobKind) -> Int {
+        guard let store = try? Store(path: storePath, readOnly: true),
+              let shards = try? store.shards(generationID: 1, kind: kind) else { return 0 }
+        return shards.filter { $0.state == .done }.count
     }
 
     /// Stops the workers with SIGTERM and returns their exit statuses.
@@ -97,7 +148,7 @@ final class TestCluster {
     }
 
     func workerLogs() -> String {
-        (0..<10).compactMap { try? String(contentsOf: directory.appendingPathComponent("worker-\($0).log"), encoding: .utf8) }.joined(separator: "\n")
+        (0..<workers.count + 10).compactMap { try? String(contentsOf: directory.appendingPathComponent("worker-\($0).log"), encoding: .utf8) }.joined(separator: "\n")
     }
 
     func tearDown() {
@@ -108,4 +159,65 @@ final class TestCluster {
         }
         try? FileManager.default.removeItem(at: directory)
     }
+}
+
+/// A process started by `TestCluster.launch`, with its output in files.
+struct LaunchedProcess {
+    let process: Process
+    let name: String
+    let output: URL
+    let error: URL
+
+    var isRunning: Bool { process.isRunning }
+    var errorSoFar: String { (try? String(contentsOf: error, encoding: .utf8)) ?? "" }
+
+    /// Waits for the exit (terminating the process after `timeout`) and returns status and output.
+    func finish(timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning {
+            process.terminate()
+            XCTFail("\(name) did not finish within \(Int(timeout)) s")
+        }
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8), try String(contentsOf: error, encoding: .utf8))
+    }
+
+    /// kill -9, and waits until the kernel has reaped it.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// Polls `condition` every 20 ms; throws, naming what was awaited, once `timeout` has passed.
+func waitFor(_ what: String, timeout: TimeInterval, _ condition: () -> Bool) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        guard Date() < deadline else { throw ClusterTestFailure("timed out after \(Int(timeout)) s waiting for \(what)") }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+}
+
+struct ClusterTestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// CPU seconds (user + system) a live process has used, from /proc: how a test tells waiting
+/// from spinning.
+func cpuSeconds(of pid: Int32) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    // Fields after the command name; utime and stime are fields 14 and 15 of the whole line.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The state letter of a live process from /proc ("R", "S", "T" when stopped by a signal...).
+func processState(of pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
 }

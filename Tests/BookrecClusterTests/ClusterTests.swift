@@ -146,5 +146,7 @@ final class DeterminismTests: XCTestCase {
         let two = try export(workers: 2, encodeShardSize: 33, scoreShardSize: 97)
         XCTAssertEqual(one.split(separator: "\n").count, 1 + 1500 * 20)
         XCTAssertTrue(one == two, "exports differ between 1 worker with shards 40/250 and 2 workers with shards 33/97")
+        let four = try export(workers: 4, encodeShardSize: 40, scoreShardSize: 97)
+        XCTAssertTrue(one == four, "exports differ between 1 worker with shards 40/250 and 4 workers with shards 40/97")
     }
 }

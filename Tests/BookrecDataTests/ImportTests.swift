@@ -57,13 +57,20 @@ final class ImportTests: XCTestCase {
         }
         XCTAssertTrue(messages.contains { $0.hasPrefix("covers/8.jpg: JPEG: ") }, "corrupt JPEG is named")
         XCTAssertTrue(messages.contains { $0.hasPrefix("covers/truncated.png: PNG: ") }, "truncated PNG is named")
+        XCTAssertTrue(messages.contains { $0.hasPrefix("covers/corrupt.png: PNG: ") }, "corrupt PNG (damaged image data) is named")
+        XCTAssertEqual(messages.count, 28, "one problem per bad row or file:\n\(messages.joined(separator: "\n"))")
         XCTAssertEqual(catalog.books.map(\.id), [1, 2, 7, 8])
         XCTAssertEqual(catalog.books.first { $0.id == 7 }?.title, "Seventh, with a\nline break")
         XCTAssertEqual(catalog.ratings, [Rating(user: 10, book: 1, rating: 5), Rating(user: 11, book: 1, rating: 4), Rating(user: 12, book: 2, rating: 3), Rating(user: 12, book: 8, rating: 5)])
         XCTAssertEqual(catalog.covers.keys.sorted(), [1, 2])
         XCTAssertEqual(catalog.books.first { $0.id == 1 }?.tags, ["fantasy"])
         XCTAssertEqual(catalog.books.first { $0.id == 8 }?.description, "Eighth description")
-        XCTAssertEqual(catalog.counts[Fixtures.badInput.appendingPathComponent("ratings.csv").path]?.accepted, 4)
+        // Every file's rows are counted, accepted and rejected.
+        let counts = Dictionary(uniqueKeysWithValues: catalog.counts.map { (URL(fileURLWithPath: $0.key).lastPathComponent, [$0.value.accepted, $0.value.rejected]) })
+        XCTAssertEqual(counts, [
+            "books.csv": [4, 5], "ratings.csv": [4, 7], "tags.csv": [2, 1], "book_tags.csv": [2, 3], "book_genres.csv": [2, 1],
+            "book_descriptions.csv": [2, 2], "covers_manifest.csv": [2, 9],
+        ])
     }
 
     func testImportingTwiceChangesNothingAndBadInputLosesNothingStored() throws {

@@ -31,6 +31,7 @@ final class ImageDecoderTests: XCTestCase {
         XCTAssertTrue(reason("8.jpg").hasPrefix("JPEG: "), reason("8.jpg"))
         XCTAssertEqual(reason("bomb.png"), "PNG: 30000x30000 pixels exceeds the limit of 40000000")
         XCTAssertTrue(reason("truncated.png").hasPrefix("PNG: "), reason("truncated.png"))
+        XCTAssertEqual(reason("corrupt.png"), "PNG: IDAT: invalid distance too far back", "damaged compressed data")
         XCTAssertEqual(reason("text.jpg"), "not a JPEG or PNG file (unrecognised signature)")
         XCTAssertEqual(reason("empty.png"), "empty file")
     }

@@ -1,0 +1,74 @@
+import BookrecQueue
+import BookrecStore
+import Foundation
+import XCTest
+
+/// Poison messages through a real worker process: each is dead-lettered with its reason (in the
+/// dead-letter queue and in the store), the worker keeps consuming, `bookrec-query status` lists
+/// them, and the active generation is untouched.
+final class PoisonMessageTests: XCTestCase {
+    func testPoisonMessagesAreDeadLetteredWithTheirReasonAndTheWorkerGoesOn() throws {
+        let cluster = try TestCluster(data: TestCluster.tiny)
+        defer { cluster.tearDown() }
+        let worker = try cluster.startWorker()
+        let run = try cluster.run("bookrec-coordinator", KilledWorkerTests.runArguments)
+        XCTAssertEqual(run.status, 0, run.error)
+        let before = try cluster.export(k: 10)
+
+        let topology = Topology(prefix: cluster.prefix)
+        let valid = #""generation":1,"job_id":"poison","shard":{"ids":[999999],"index":99},"attempt":1"#
+        let poison: [(queue: String, body: Data, reason: String)] = [
+            (topology.encodeQueue, Data(#"{"schema_version": 1, "job_id": "#.utf8), "poison message: malformed JSON"),
+            (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"retrain",\#(valid)}"#.utf8),
+             "poison message: unknown kind 'retrain' (expected encode or score)"),
+            (topology.encodeQueue, Data(#"{"schema_version":2,"kind":"encode",\#(valid)}"#.utf8),
+             "poison message: unsupported schema_version 2 (this build reads 1)"),
+            (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"encode","generation":1,"job_id":"poison","attempt":1}"#.utf8),
+             "poison message: missing field shard"),
+            (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"encode",\#(valid)}"#.utf8),
+             "encode shard 99 names unknown book ids 999999"),
+            (topology.scoreQueue, Data(#"{"schema_version":1,"kind":"score",\#(valid)}"#.utf8),
+             "score shard names readers without vectors in generation 1: 999999"),
+            (topology.encodeQueue, Data(repeating: UInt8(ascii: " "), count: JobMessage.maxBodySize + 1),
+             "poison message: body of 1048577 bytes exceeds the limit of 1048576"),
+        ]
+        let publisher = try Publisher(url: cluster.url, topology: topology, events: { _ in })
+        defer { publisher.close() }
+        for message in poison {
+            try publisher.publish(OutgoingMessage(routingKey: message.queue, body: message.body, messageID: "poison"))
+        }
+        // A valid job after them: a redelivery of finished work, which the worker acknowledges.
+        try publisher.publish(JobMessage(jobID: "g1-encode-0-again", generation: 1, kind: .encode, shard: .init(index: 0, ids: [1])), on: topology)
+        try publisher.waitForConfirms()
+
+        let store = try Store(path: cluster.storePath, readOnly: true)
+        try waitFor("\(poison.count) dead letters in the store", timeout: 60) { ((try? store.deadLetters()) ?? []).count == poison.count }
+        try waitFor("the valid job after them to be handled", timeout: 60) {
+            cluster.workerLogs().contains("g1-encode-0-again: shard already done, acknowledging the redelivery")
+        }
+        XCTAssertTrue(worker.isRunning, "the worker keeps running")
+        let recorded = try store.deadLetters().map(\.reason)
+        for message in poison {
+            XCTAssertEqual(recorded.filter { $0.hasPrefix(message.reason) }.count, 1, "store: \(message.reason)\nall: \(recorded)")
+        }
+        let inspector = try QueueInspector(url: cluster.url, topology: topology, events: { _ in })
+        defer { inspector.close() }
+        let queued = try inspector.deadLetters(limit: 20)
+        XCTAssertEqual(queued.count, poison.count)
+        for message in poison {
+            XCTAssertTrue(queued.contains { $0.reason.hasPrefix(message.reason) && $0.body == message.body }, "dead-letter queue: \(message.reason)")
+        }
+
+        let status = try cluster.run("bookrec-query", ["status"])
+        XCTAssertEqual(status.status, 0, status.error)
+        XCTAssertTrue(status.output.contains("dead-lettered jobs: \(poison.count)"), status.output)
+        for message in poison { XCTAssertTrue(status.output.contains(message.reason), "status lists: \(message.reason)\n\(status.output)") }
+        let json = try cluster.run("bookrec-query", ["status", "--json"])
+        let state = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as! [String: Any]
+        XCTAssertEqual((state["dead_letters"] as? [[String: Any]])?.count, poison.count)
+        XCTAssertEqual(state["active_generation"] as? Int, 1)
+        XCTAssertTrue(try cluster.export(k: 10) == before, "the active generation is untouched")
+        XCTAssertEqual(cluster.stopWorkers(), [0], "the worker still stops cleanly")
+        print("poison messages: \(poison.count) kinds dead-lettered with their reasons, in the queue and the store; the worker handled the next job")
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// A RabbitMQ broker of a test's own on 127.0.0.1:`port` (through scripts/broker.sh), for tests
+/// that stop and restart it. Ports 5701–5709 are kept for these; the shared brokers are elsewhere.
+struct PrivateBroker {
+    let port: Int
+
+    func start() throws { try script("start") }
+    func stop() throws { try script("stop") }
+
+    /// Runs scripts/broker.sh for this port.
+    ///
+    /// Spawned by hand rather than with Foundation's Process: the broker daemonizes, and Process
+    /// learns of its child's exit through a descriptor that the daemon would inherit and keep
+    /// open. For the same reason the script runs with every descriptor past stderr closed and its
+    /// output in a file, so that the daemon holds none of ours (test output, AMQP sockets).
+    private func script(_ command: String) throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-broker-\(port).log")
+        let script = """
+            exec </dev/null >'\(log.path)' 2>&1
+            for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+            BOOKREC_BROKER_PORT=\(port) exec '\(TestCluster.root.path)/scripts/broker.sh' \(command)
+            """
+        let words: [String] = ["/bin/bash", "-c", script]
+        let arguments = words.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, arguments, environ)
+        guard spawned == 0 else { throw ClusterTestFailure("cannot run scripts/broker.sh: \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else {
+            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw ClusterTestFailure("scripts/broker.sh \(command) on port \(port) failed (wait status \(status)): \(output)")
+        }
+    }
+}
