@@ -27,7 +27,7 @@ extension GenerationRunner {
         guard !newBooks.isEmpty else { return IncrementalOutcome(generationID: nil, activeGenerationID: parent, count: 0, timings: timings) }
         let ids = newBooks.map(\.id)
         let generationID = try resumeOrDerive(.addBooks, parent: parent, ids: ids, idsBlob: ModelBlob.addedBooks, rescoredReaders: nil)
-        let publisher = try Publisher(url: url, topology: topology, events: { [log] in log("\($0)") })
+        let publisher = try makePublisher()
         defer { publisher.close() }
 
         var phaseStart = Date()
@@ -68,7 +68,7 @@ extension GenerationRunner {
         timings.train = Date().timeIntervalSince(phaseStart)
 
         phaseStart = Date()
-        let publisher = try Publisher(url: url, topology: topology, events: { [log] in log("\($0)") })
+        let publisher = try makePublisher()
         defer { publisher.close() }
         try runPhase(.score, generationID: generationID, ids: changed, shardSize: configuration.scoreShardSize, publisher: publisher)
         timings.score = Date().timeIntervalSince(phaseStart)

@@ -50,7 +50,7 @@ public final class GenerationRunner {
         let catalog = try store.loadCatalog()
         guard !catalog.books.isEmpty else { throw RunFailure(description: "the store \(store.path) has no books; run `bookrec-coordinator import` first") }
         let generationID = try resumeOrCreateGeneration(books: catalog.books)
-        let publisher = try Publisher(url: url, topology: topology, events: { [log] in log("\($0)") })
+        let publisher = try makePublisher()
         defer { publisher.close() }
 
         var phaseStart = Date()
@@ -94,6 +94,12 @@ public final class GenerationRunner {
         }
         log("generation \(id) created")
         return id
+    }
+
+    /// The coordinator's connection: a broker that is down or restarting is reported and waited
+    /// for as long as it takes (the run's state is in the store; nothing is lost meanwhile).
+    func makePublisher() throws -> Publisher {
+        try Publisher(url: url, topology: topology, options: PublisherOptions(reconnect: .untilBack), events: { [log] in log("\($0)") })
     }
 
     /// Publishes every shard of a phase that is not done and waits until all are.

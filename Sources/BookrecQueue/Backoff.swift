@@ -24,11 +24,15 @@ public struct Backoff: Equatable, Sendable {
 /// How long to keep re-establishing a connection that died, before giving up with an error.
 public struct ReconnectPolicy: Equatable, Sendable {
     public var backoff: Backoff
-    public var maxAttempts: Int
+    /// Attempts before giving up; nil keeps trying until the broker is back.
+    public var maxAttempts: Int?
 
     /// The default rides out a broker restart (typically 5–20 s) with room to spare: about 3 minutes.
-    public init(backoff: Backoff = Backoff(initial: 0.2, maximum: 5), maxAttempts: Int = 40) {
+    public init(backoff: Backoff = Backoff(initial: 0.2, maximum: 5), maxAttempts: Int? = 40) {
         self.backoff = backoff
         self.maxAttempts = maxAttempts
     }
+
+    /// For a process whose only job is this connection (the coordinator): wait as long as it takes.
+    public static let untilBack = ReconnectPolicy(maxAttempts: nil)
 }

@@ -10,7 +10,7 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
     case connectionLost(endpoint: String, error: String)
     /// The first connection failed in a way a later one may not (the broker is down or restarting).
     case unreachable(endpoint: String, error: String)
-    case reconnecting(endpoint: String, attempt: Int, maxAttempts: Int, delay: TimeInterval)
+    case reconnecting(endpoint: String, attempt: Int, maxAttempts: Int?, delay: TimeInterval)
     /// Messages sent but not confirmed before the connection died, or nacked, are sent again.
     case republishing(count: Int)
     case retryScheduled(queue: String, messageID: String?, attempt: Int, delay: TimeInterval, error: String)
@@ -29,7 +29,7 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
         case .unreachable(let endpoint, let error):
             return "amqp: broker at \(endpoint) not reachable: \(error); waiting for it"
         case .reconnecting(let endpoint, let attempt, let maxAttempts, let delay):
-            return "amqp: reconnecting to \(endpoint) in \(String(format: "%.1f", delay)) s (attempt \(attempt) of \(maxAttempts))"
+            return "amqp: reconnecting to \(endpoint) in \(String(format: "%.1f", delay)) s (attempt \(attempt)\(maxAttempts.map { " of \($0)" } ?? ""))"
         case .republishing(let count):
             return "amqp: republishing \(count) unconfirmed message(s)"
         case .retryScheduled(let queue, let messageID, let attempt, let delay, let error):

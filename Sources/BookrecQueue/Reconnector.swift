@@ -16,7 +16,9 @@ struct Reconnector {
         events(neverConnected ? .unreachable(endpoint: url.endpoint, error: error.description)
                               : .connectionLost(endpoint: url.endpoint, error: error.description))
         var lastError = error
-        for attempt in 1...max(policy.maxAttempts, 1) {
+        var attempt = 0
+        while policy.maxAttempts.map({ attempt < max($0, 1) }) ?? true {
+            attempt += 1
             let delay = policy.backoff.delay(afterAttempt: attempt)
             events(.reconnecting(endpoint: url.endpoint, attempt: attempt, maxAttempts: policy.maxAttempts, delay: delay))
             guard sleep(delay, unless: shouldStop) else { return nil }
@@ -26,8 +28,7 @@ struct Reconnector {
                 lastError = error
             }
         }
-        throw AMQPError.gaveUpReconnecting(endpoint: url.endpoint, attempts: policy.maxAttempts,
-                                           lastError: lastError.description)
+        throw AMQPError.gaveUpReconnecting(endpoint: url.endpoint, attempts: attempt, lastError: lastError.description)
     }
 
     /// Sleeps in short slices so that a stop request is noticed; false if it came.
