@@ -6,12 +6,14 @@ import BookrecQueue
 import BookrecStore
 import Foundation
 
-/// Prints what an input file yielded: every rejected row or file (the first 20), then the
-/// accepted and rejected counts per file.
+/// Prints what the input yielded: the rejected rows and files (the first 20 of each file, in line
+/// order), then the accepted and rejected counts per file.
 func reportInput(_ input: CatalogImport) {
     if !input.problems.isEmpty {
         printError("\(input.problems.count) rows or files skipped:")
-        reportProblems(input.problems.sorted { ($0.file, $0.line ?? 0) < ($1.file, $1.line ?? 0) })
+        for (_, problems) in Dictionary(grouping: input.problems, by: \.file).sorted(by: { $0.key < $1.key }) {
+            reportProblems(problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) })
+        }
     }
     for (file, count) in input.counts.sorted(by: { $0.key < $1.key }) {
         printError("\(URL(fileURLWithPath: file).lastPathComponent): \(count.accepted) accepted, \(count.rejected) rejected")
