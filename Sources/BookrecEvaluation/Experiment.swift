@@ -122,10 +122,12 @@ public struct Experiment {
             return BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
         }
         start = Date()
-        // The weight penalty trades the content path (cold start) against the collaborative
-        // residual (warm): chosen on the warm validation split.
-        let main = tuned("bookrec", (mainModelOnly ? [base.weightRegularization] : [Float(0.0001), 0.1]).map { regularization in
-            ("weight regularisation \(regularization)", { bookrec("bookrec: fused, personalised (BPR)") { $0.weightRegularization = regularization } })
+        // The model starts as item-kNN's ranking plus the content profile's; training teaches the
+        // content path what readers share (new books gain) and moves the collaborative part away
+        // from item-kNN (warm books may lose): the length of training is chosen on validation.
+        let epochChoices = mainModelOnly ? [base.epochs] : Array(Set([max(base.epochs / 2, 1), base.epochs])).sorted()
+        let main = tuned("bookrec", cold: true, epochChoices.map { epochs in
+            ("\(epochs) epochs", { bookrec("bookrec: fused, personalised (BPR)") { $0.epochs = epochs } })
         })
         base = main.configuration
         evaluate(main, cold: true, since: start)

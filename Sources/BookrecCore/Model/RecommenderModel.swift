@@ -18,10 +18,10 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 /// Everything that shapes a model and its training; stored with each generation.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// d: width of t′ and v′.
-    public var fusedDimension = 128
+    public var fusedDimension = 256
     /// k: width of reader and item vectors; the first d/2 are content factors (see
     /// ModelParameters.init), the rest collaborative.
-    public var factors = 128
+    public var factors = 512
     public var objective = Objective.bpr
     public var modalities = Modalities.both
     /// false fixes every p_u at 0: the seed's non-personal ranking.
@@ -32,14 +32,14 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Probability that a training example drops the residual, so that the content path must
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
-    public var epochs = 10
+    public var epochs = 4
     public var batchSize = 65536
     /// Adam's rate for the dense weights.
-    public var learningRate: Float = 0.01
+    public var learningRate: Float = 0.003
     /// SGD's rate for reader vectors and residuals, per example.
     public var sparseLearningRate: Float = 0.05
     /// Passes of per-example SGD over the reader and residual rows after each epoch's dense steps.
-    public var sparsePasses = 3
+    public var sparsePasses = 0
     public var readerRegularization: Float = 0.01
     public var residualRegularization: Float = 0.01
     public var weightRegularization: Float = 0.0001
