@@ -43,7 +43,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Only random, the content-only profile and bookrec with text only, cover only and fused: the rows that compare encoders.")
     var modalitiesOnly = false
 
-    @Option(help: "Training epochs of bookrec's models.")
+    @Option(help: "Training epochs of bookrec's models; the full run chooses between half of them and all on validation.")
     var epochs = ModelConfiguration().epochs
 
     @Option(help: "Training examples per batch.")

@@ -71,18 +71,19 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     public var headBias: Float  // c
     public var readerVectors: Matrix  // p_u, readers × k
     public var readerBias: [Float]  // β_u
-    public var residualVectors: Matrix  // e_b, books × k
+    public var residualVectors: Matrix  // e_b, books × (k − d/2): the collaborative factors only
     public var residualBias: [Float]  // β_b
 
-    /// The content path starts as the content-only profile, and everything collaborative at zero.
+    /// The content path starts as the content-only profile.
     ///
     /// With m = d/2, W_t = [G; −G] for a Gaussian (Johnson–Lindenstrauss) projection G (m × D_t)
     /// and b_t = 0, so t′ = [ReLU(Gt); ReLU(−Gt)] keeps the sign that a single ReLU would lose.
     /// b_v = 0 makes v′ = 0 for a book without a cover (most of them), so that t_fused = t′, and
     /// P = [I, −I] on t_fused gives the first m factors q_b = G t exactly: q_b · q_b′ ≈ t · t′,
     /// the similarity of hashed texts. W_v starts small so that covers only nudge it. The other k − m
-    /// factors, and the per-book residual e_b that lives in them only, are the collaborative part;
-    /// training starts there from small random reader factors and zero items.
+    /// factors, and the per-book residual e_b that lives in them only, are the collaborative part:
+    /// small random reader factors and zero items here, which the Trainer replaces with co-rating
+    /// factors (`startResidualsFromCoRatings`) when the model has a residual.
     public init(configuration: ModelConfiguration, textDimension: Int, coverDimension: Int, readers: Int, books: Int) {
         var generator = SeededGenerator(seed: configuration.seed)
         let d = configuration.fusedDimension, k = configuration.factors

@@ -69,13 +69,15 @@ public struct Trainer {
                 epochLoss += loss
                 batches += 1
             }
-            let content = contentSide(parameters, features)
-            for _ in 0..<configuration.sparsePasses {
-                order.shuffle(using: &generator)
-                for index in order {
-                    parameters.sparseStep(
-                        example(rating: index, interactions: interactions, generator: &generator), content: content,
-                        configuration: configuration, rate: configuration.sparseLearningRate)
+            if configuration.sparsePasses > 0 {
+                let content = contentSide(parameters, features)
+                for _ in 0..<configuration.sparsePasses {
+                    order.shuffle(using: &generator)
+                    for index in order {
+                        parameters.sparseStep(
+                            example(rating: index, interactions: interactions, generator: &generator), content: content,
+                            configuration: configuration, rate: configuration.sparseLearningRate)
+                    }
                 }
             }
             progress(epoch, epochLoss / Float(max(batches, 1)))
