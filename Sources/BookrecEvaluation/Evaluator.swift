@@ -22,18 +22,25 @@ public struct ColdMetrics: Sendable {
 public struct Evaluator {
     public let data: IndexedData
     public let split: EvaluationSplit
+    /// Every cold book, of the test and of the validation: none is warm.
     let coldIndices: [Int32]
+    let coldTestIndices: [Int32]
+    let coldValidationIndices: [Int32]
     let warmExclusions: [Int: [Int32]]  // reader → training, validation and cold books, sorted
     let warmRelevant: [Int: Set<Int>]
     let validationRelevant: [Int: Set<Int>]
     let coldRelevant: [Int: Set<Int>]
+    let coldValidationRelevant: [Int: Set<Int>]
     let selector: TopKSelector
 
     public init(data: IndexedData, split: EvaluationSplit) {
         self.data = data
         self.split = split
         selector = TopKSelector(bookIDs: data.bookIDs)
-        coldIndices = split.coldBooks.compactMap { data.bookIndex[$0] }.map(Int32.init).sorted()
+        func indices(_ books: Set<Int>) -> [Int32] { books.compactMap { data.bookIndex[$0] }.map(Int32.init).sorted() }
+        coldTestIndices = indices(split.coldBooks)
+        coldValidationIndices = indices(split.coldValidationBooks)
+        coldIndices = indices(split.coldBooks.union(split.coldValidationBooks))
         func relevant(_ ratings: [Rating]) -> [Int: Set<Int>] {
             var result: [Int: Set<Int>] = [:]
             for rating in ratings where rating.rating >= 4 {
@@ -45,6 +52,7 @@ public struct Evaluator {
         warmRelevant = relevant(split.warmTest)
         validationRelevant = relevant(split.validation)
         coldRelevant = relevant(split.coldTest)
+        coldValidationRelevant = relevant(split.coldValidation)
         var exclusions: [Int: [Int32]] = [:]
         for rating in split.validation {
             guard let reader = data.readerIndex[rating.user], let book = data.bookIndex[rating.book] else { continue }
@@ -92,10 +100,13 @@ public struct Evaluator {
         return metrics
     }
 
-    /// Cold protocol: rank only the held-out books for readers who rated one of them ≥ 4.
-    public func cold(_ ranker: Ranker) -> ColdMetrics {
-        let readers = coldRelevant.keys.sorted()
-        let coldSet = Set(coldIndices)
+    /// Cold protocol: rank only the held-out books for readers who rated one of them ≥ 4 (on the
+    /// cold validation books, for choosing hyper-parameters).
+    public func cold(_ ranker: Ranker, onValidation: Bool = false, readerLimit: Int? = nil) -> ColdMetrics {
+        let relevantByReader = onValidation ? coldValidationRelevant : coldRelevant
+        var readers = relevantByReader.keys.sorted()
+        if let readerLimit { readers = Array(readers.prefix(readerLimit)) }
+        let coldSet = Set(onValidation ? coldValidationIndices : coldTestIndices)
         let nonCold = (0..<data.bookIDs.count).filter { !coldSet.contains(Int32($0)) }.map(Int32.init)
         var metrics = ColdMetrics()
         for batch in stride(from: 0, to: readers.count, by: 256).map({ Array(readers[$0..<min($0 + 256, readers.count)]) }) {
@@ -104,7 +115,7 @@ public struct Evaluator {
                 for (r, reader) in batch.enumerated() {
                     let row = UnsafeBufferPointer(rebasing: all[(r * scores.columns)..<((r + 1) * scores.columns)])
                     let ranked = selector.select(row, excluding: nonCold, k: 10).map(\.book)
-                    let relevant = coldRelevant[reader]!
+                    let relevant = relevantByReader[reader]!
                     metrics.recall10 += RankingMetrics.recall(ranked, relevant: relevant, at: 10)
                     metrics.ndcg10 += RankingMetrics.ndcg(ranked, relevant: relevant, at: 10)
                     metrics.hitRate10 += RankingMetrics.hitRate(ranked, relevant: relevant, at: 10)

@@ -22,13 +22,28 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Train for a few epochs only: a smoke run, not figures to report.")
     var quick = false
 
-    @Flag(help: "Only bookrec's main model (no baselines, no ablation), for quick iterations.")
+    @Flag(help: "Only bookrec's main model and the content-only profile (no other baselines, no ablation), for quick iterations.")
     var mainModelOnly = false
+
+    @Option(help: "Score only the first N test readers of each protocol, for quick iterations.")
+    var testReaderLimit: Int?
+
+    @Option(help: "Norm of a reader's content factors at the start of training.")
+    var profileScale = ModelConfiguration().profileScale
+
+    @Option(help: "Norm of a reader's collaborative factors at the start of training.")
+    var collaborativeScale = ModelConfiguration().collaborativeScale
+
+    @Option(help: "Passes of per-example SGD over reader and residual rows per epoch.")
+    var sparsePasses = ModelConfiguration().sparsePasses
+
+    @Option(help: "SGD rate of reader vectors and residuals.")
+    var sparseLearningRate = ModelConfiguration().sparseLearningRate
 
     @Flag(help: "Only random, the content-only profile and bookrec with text only, cover only and fused: the rows that compare encoders.")
     var modalitiesOnly = false
 
-    @Option(help: "Training epochs of bookrec's models.")
+    @Option(help: "Training epochs of bookrec's models; the full run chooses between half of them and all on validation.")
     var epochs = ModelConfiguration().epochs
 
     @Option(help: "Training examples per batch.")
@@ -78,6 +93,11 @@ struct EvaluateCommand: ParsableCommand {
         experiment.quick = quick
         experiment.mainModelOnly = mainModelOnly
         experiment.modalitiesOnly = modalitiesOnly
+        experiment.testReaderLimit = testReaderLimit
+        experiment.base.profileScale = profileScale
+        experiment.base.collaborativeScale = collaborativeScale
+        experiment.base.sparsePasses = sparsePasses
+        experiment.base.sparseLearningRate = sparseLearningRate
         experiment.base.epochs = epochs
         experiment.base.fusedDimension = fusedDimension
         experiment.base.batchSize = batchSize

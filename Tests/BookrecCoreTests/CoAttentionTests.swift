@@ -23,9 +23,26 @@ final class CoAttentionTests: XCTestCase {
         XCTAssertFalse(pair.fused.contains { !$0.isFinite }, "large scores must not overflow the softmax")
     }
 
+    /// A book without a cover has v′ = 0: S = 0, every attention weight is 1/d.
+    func testZeroCoverAttendsUniformly() {
+        let pair = CoAttention(text: [0.3, 0.7, 0.1, 0.45], cover: [0, 0, 0, 0])
+        XCTAssertTrue(pair.isUniform)
+        assertClose(pair.textToCover, [Float](repeating: 0.25, count: 16), tolerance: 1e-7)
+        assertClose(pair.fusedText, [0.3, 0.7, 0.1, 0.45], tolerance: 1e-7)
+        assertClose(pair.fusedCover, [Float](repeating: 0.3875, count: 4), tolerance: 1e-6)
+        XCTAssertFalse(CoAttention(text: [0.3, 0.7, 0.1, 0.45], cover: [0, 0, 1e-3, 0]).isUniform)
+    }
+
     func testBackwardMatchesFiniteDifferences() {
-        let text: [Float] = [0.3, 0.7, 0.1, 0.45]
-        let cover: [Float] = [0.5, 0.2, 0.8, 0.05]
+        checkBackward(text: [0.3, 0.7, 0.1, 0.45], cover: [0.5, 0.2, 0.8, 0.05])
+    }
+
+    func testUniformBackwardMatchesFiniteDifferences() {
+        checkBackward(text: [0.3, 0.7, 0.1, 0.45], cover: [0, 0, 0, 0])
+        checkBackward(text: [0, 0, 0, 0], cover: [0.5, 0.2, 0.8, 0.05])
+    }
+
+    func checkBackward(text: [Float], cover: [Float]) {
         // L = a·t_fused + b·v_fused for fixed a, b makes dL/dt_fused = a, dL/dv_fused = b.
         let a: [Float] = [0.2, -0.4, 0.9, 0.1]
         let b: [Float] = [-0.3, 0.6, 0.25, -0.8]

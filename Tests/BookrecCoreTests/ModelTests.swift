@@ -38,7 +38,7 @@ final class ModelTests: XCTestCase {
     func configuration(_ objective: Objective, residual: Bool = true, personalised: Bool = true) -> ModelConfiguration {
         var configuration = ModelConfiguration()
         configuration.fusedDimension = 4
-        configuration.factors = 3
+        configuration.factors = 4
         configuration.objective = objective
         configuration.collaborativeResidual = residual
         configuration.personalised = personalised
@@ -78,10 +78,13 @@ final class ModelTests: XCTestCase {
         }
     }
 
-    func checkGradient(_ objective: Objective, personalised: Bool = true) {
+    /// `coverless` sets b_v below zero, so that books without a cover take the co-attention's
+    /// uniform path (v′ = 0) and books with one the general path.
+    func checkGradient(_ objective: Objective, personalised: Bool = true, coverless: Bool = false) {
         let catalog = TinyCatalog()
         let configuration = configuration(objective, personalised: personalised)
-        let parameters = perturbed(configuration, catalog)
+        var parameters = perturbed(configuration, catalog)
+        if coverless { parameters.coverBias = parameters.coverBias.map { -1 - abs($0) } }
         let batch = examples(objective, catalog)
         let (_, gradient) = parameters.lossAndGradient(examples: batch, features: catalog.features, configuration: configuration)
         func loss(_ p: ModelParameters) -> Double {
@@ -104,12 +107,13 @@ final class ModelTests: XCTestCase {
         check("c", gradient.headBias, \.headBias)
         if personalised {
             for (u, f) in [(0, 0), (3, 2), (8, 1)] {
-                check("p_\(u)[\(f)]", gradient.readerVectors[u]?[f] ?? 0, \.readerVectors.values[u * 3 + f])
+                check("p_\(u)[\(f)]", gradient.readerVectors[u]?[f] ?? 0, \.readerVectors.values[u * 4 + f])
             }
         }
         if objective == .mse { check("β_2", gradient.readerBias[2] ?? 0, \.readerBias[2]) }
-        for (b, f) in [(2, 0), (5, 1), (6, 2)] {
-            check("e_\(b)[\(f)]", gradient.residualVectors[b]?[f] ?? 0, \.residualVectors.values[b * 3 + f])
+        let r = parameters.residualVectors.columns
+        for (b, f) in [(2, 0), (5, 1), (6, 1)] {
+            check("e_\(b)[\(f)]", gradient.residualVectors[b]?[f] ?? 0, \.residualVectors.values[b * r + f])
         }
         check("β_b4", gradient.residualBias[4] ?? 0, \.residualBias[4])
     }
@@ -117,6 +121,37 @@ final class ModelTests: XCTestCase {
     func testBPRGradientMatchesFiniteDifferences() { checkGradient(.bpr) }
     func testMSEGradientMatchesFiniteDifferences() { checkGradient(.mse) }
     func testNonPersonalGradientMatchesFiniteDifferences() { checkGradient(.bpr, personalised: false) }
+    func testGradientMatchesFiniteDifferencesWhenBooksWithoutCoverFuseUniformly() { checkGradient(.bpr, coverless: true) }
+
+    /// Before any training, the content factors are a projection of the text and readers sit at
+    /// their profiles: the model already ranks like the content-only profile.
+    func testUntrainedModelRanksLikeTheContentProfile() {
+        let catalog = TinyCatalog()
+        var configuration = configuration(.bpr)
+        configuration.fusedDimension = 64
+        configuration.factors = 40
+        configuration.epochs = 0
+        let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        XCTAssertEqual(parameters.residualVectors.columns, 8, "the residual lives in the k − d/2 collaborative factors")
+        let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
+        // A book without a cover: its content factors are exactly G t, so their dot products
+        // follow those of the texts.
+        let text = catalog.features.text
+        func dense(_ b: Int) -> [Float] {
+            var row = [Float](repeating: 0, count: text.columns)
+            for n in text.rowStart[b]..<text.rowStart[b + 1] { row[Int(text.indices[n])] = text.values[n] }
+            return row
+        }
+        func dot(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
+        let sameParity = dot(Array(side.vectors.row(0)[0..<32]), Array(side.vectors.row(6)[0..<32]))
+        let otherParity = dot(Array(side.vectors.row(0)[0..<32]), Array(side.vectors.row(3)[0..<32]))
+        XCTAssertGreaterThan(dot(dense(0), dense(6)), dot(dense(0), dense(3)))
+        XCTAssertGreaterThan(sameParity, otherParity, "projected texts keep which books are alike")
+        let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
+        let top = scorer.topK(readers: parameters.readerVectors, readerBias: parameters.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
+        let matching = top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
+        XCTAssertGreaterThanOrEqual(matching, 14, "top book matches the reader's taste for most readers")
+    }
 
     func testTrainingIsDeterministicForASeedAndLearnsTheTaste() {
         let catalog = TinyCatalog()
@@ -176,8 +211,10 @@ extension ModelTests {
             let rate: Float = 0.1
             stepped.sparseStep(example, content: content, configuration: configuration, rate: rate)
             let u = example.reader
-            for f in 0..<3 {
+            for f in 0..<4 {
                 XCTAssertEqual(stepped.readerVectors[u, f], parameters.readerVectors[u, f] - rate * gradient.readerVectors[u]![f], accuracy: 1e-5)
+            }
+            for f in 0..<parameters.residualVectors.columns {
                 for book in [example.book, example.negative].compactMap({ $0 }) {
                     XCTAssertEqual(
                         stepped.residualVectors[book, f], parameters.residualVectors[book, f] - rate * gradient.residualVectors[book]![f],

@@ -8,20 +8,41 @@ import Foundation
 public struct CoAttention: Equatable, Sendable {
     public let text: [Float]
     public let cover: [Float]
-    /// d × d, row-major.
-    public let textToCover: [Float]
-    /// d × d, row-major: row j is the softmax over i of S[i][j].
-    public let coverToText: [Float]
+    /// The two attention matrices, or empty when S = 0 (see `isUniform`).
+    private let attention: (textToCover: [Float], coverToText: [Float])
     public let fusedText: [Float]
     public let fusedCover: [Float]
 
     public var dimension: Int { text.count }
+
+    /// S = 0 when t′ or v′ is zero, as v′ is for most books (no cover, v = 0): every softmax is
+    /// then uniform, and the fusion costs O(d) instead of O(d²) exponentials and memory.
+    public var isUniform: Bool { attention.textToCover.isEmpty }
+
+    /// d × d, row-major.
+    public var textToCover: [Float] { isUniform ? uniformMatrix : attention.textToCover }
+    /// d × d, row-major: row j is the softmax over i of S[i][j].
+    public var coverToText: [Float] { isUniform ? uniformMatrix : attention.coverToText }
+
+    private var uniformMatrix: [Float] { [Float](repeating: 1 / Float(dimension), count: dimension * dimension) }
+
+    public static func == (lhs: CoAttention, rhs: CoAttention) -> Bool {
+        lhs.text == rhs.text && lhs.cover == rhs.cover
+    }
 
     public init(text: [Float], cover: [Float]) {
         precondition(text.count == cover.count, "t′ and v′ must have the same dimension")
         let d = text.count
         self.text = text
         self.cover = cover
+        if text.allSatisfy({ $0 == 0 }) || cover.allSatisfy({ $0 == 0 }) {
+            let meanText = text.reduce(0, +) / Float(d)
+            let meanCover = cover.reduce(0, +) / Float(d)
+            attention = ([], [])
+            fusedText = text.map { $0 + meanCover }
+            fusedCover = cover.map { $0 + meanText }
+            return
+        }
         var textToCover = [Float](repeating: 0, count: d * d)
         var coverToText = [Float](repeating: 0, count: d * d)
         textToCover.withUnsafeMutableBufferPointer { a in
@@ -50,8 +71,7 @@ public struct CoAttention: Equatable, Sendable {
             fusedText[j] += attendedCover
             fusedCover[j] += attendedText
         }
-        self.textToCover = textToCover
-        self.coverToText = coverToText
+        attention = (textToCover, coverToText)
         self.fusedText = fusedText
         self.fusedCover = fusedCover
     }
@@ -61,6 +81,8 @@ public struct CoAttention: Equatable, Sendable {
 
     /// Gradients with respect to t′ and v′, given gradients with respect to t_fused and v_fused.
     public func backward(fusedTextGradient gT: [Float], fusedCoverGradient gV: [Float]) -> (text: [Float], cover: [Float]) {
+        if isUniform { return uniformBackward(fusedTextGradient: gT, fusedCoverGradient: gV) }
+        let textToCover = attention.textToCover, coverToText = attention.coverToText
         let d = dimension
         // The residual connections pass the gradients straight through.
         var gradText = gT
@@ -97,6 +119,25 @@ public struct CoAttention: Equatable, Sendable {
                 gradText[i] += gradScores[i * d + j] * cover[j]
                 gradCover[j] += gradScores[i * d + j] * text[i]
             }
+        }
+        return (gradText, gradCover)
+    }
+
+    /// The general backward pass with every attention weight 1/d, summed in closed form:
+    /// dL/dS[i][j] = (gT_j (v′_i − v̄) + t′_i (gV_j − ḡV)) / d, where v̄ and ḡV are means.
+    private func uniformBackward(fusedTextGradient gT: [Float], fusedCoverGradient gV: [Float]) -> (text: [Float], cover: [Float]) {
+        let d = Float(dimension)
+        func dot(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).reduce(0) { $0 + $1.0 * $1.1 } }
+        let sumText = text.reduce(0, +), sumCover = cover.reduce(0, +)
+        let meanCover = sumCover / d, meanGV = gV.reduce(0, +) / d
+        let sumGT = gT.reduce(0, +), sumGV = gV.reduce(0, +)
+        let gTCover = dot(gT, cover), gVCover = dot(gV, cover)
+        let textCover = dot(text, cover), textSquared = dot(text, text)
+        let gradText = (0..<dimension).map { i in
+            gT[i] + sumGV / d + ((cover[i] - meanCover) * gTCover + text[i] * (gVCover - meanGV * sumCover)) / d
+        }
+        let gradCover = (0..<dimension).map { j in
+            gV[j] + sumGT / d + (gT[j] * (textCover - meanCover * sumText) + textSquared * (gV[j] - meanGV)) / d
         }
         return (gradText, gradCover)
     }

@@ -63,6 +63,7 @@ extension ModelParameters {
         }
         let forward = itemForward(features, books: batchBooks, modalities: configuration.modalities)
         let k = projection.rows
+        let offset = residualOffset
         let d = textBias.count
         let scale = 1 / Float(max(examples.count, 1))
 
@@ -71,12 +72,12 @@ extension ModelParameters {
         var gradTerms = [Float](repeating: 0, count: batchBooks.count)  // dL/d(book term)
         var loss: Float = 0
 
+        func item(_ local: Int, _ book: Int, _ f: Int, _ withResidual: Bool) -> Float {
+            forward.side.vectors[local, f] + (withResidual && f >= offset ? residualVectors[book, f - offset] : 0)
+        }
         func logit(_ reader: [Float], _ local: Int, _ book: Int, _ withResidual: Bool) -> Float {
             var x = forward.side.bookTerms[local]
-            for f in 0..<k {
-                let q = forward.side.vectors[local, f] + (withResidual ? residualVectors[book, f] : 0)
-                x += reader[f] * q
-            }
+            for f in 0..<k { x += reader[f] * item(local, book, f, withResidual) }
             return withResidual ? x + residualBias[book] : x
         }
 
@@ -107,14 +108,13 @@ extension ModelParameters {
             for (book, g) in involved {
                 let local = localIndex[book]!
                 for f in 0..<k {
-                    let q = forward.side.vectors[local, f] + (residual ? residualVectors[book, f] : 0)
-                    gradReader[f] += g * q
+                    gradReader[f] += g * item(local, book, f, residual)
                     gradVectors[local, f] += g * p[f]
                 }
                 gradTerms[local] += g
                 if residual {
-                    var row = gradient.residualVectors[book] ?? [Float](repeating: 0, count: k)
-                    for f in 0..<k { row[f] += g * p[f] }
+                    var row = gradient.residualVectors[book] ?? [Float](repeating: 0, count: k - offset)
+                    for f in offset..<k { row[f - offset] += g * p[f] }
                     gradient.residualVectors[book] = row
                     gradient.residualBias[book, default: 0] += g
                 }
@@ -123,7 +123,7 @@ extension ModelParameters {
                 for (book, _) in involved {
                     let lambda = configuration.residualRegularization * scale
                     var row = gradient.residualVectors[book]!
-                    for f in 0..<k {
+                    for f in 0..<(k - offset) {
                         row[f] += lambda * residualVectors[book, f]
                         loss += 0.5 * lambda * residualVectors[book, f] * residualVectors[book, f]
                     }

@@ -18,9 +18,10 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 /// Everything that shapes a model and its training; stored with each generation.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// d: width of t′ and v′.
-    public var fusedDimension = 32
-    /// k: width of reader and item vectors.
-    public var factors = 32
+    public var fusedDimension = 256
+    /// k: width of reader and item vectors; the first d/2 are content factors (see
+    /// ModelParameters.init), the rest collaborative.
+    public var factors = 512
     public var objective = Objective.bpr
     public var modalities = Modalities.both
     /// false fixes every p_u at 0: the seed's non-personal ranking.
@@ -31,20 +32,27 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Probability that a training example drops the residual, so that the content path must
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
-    public var epochs = 10
+    public var epochs = 4
     public var batchSize = 65536
     /// Adam's rate for the dense weights.
-    public var learningRate: Float = 0.01
+    public var learningRate: Float = 0.003
     /// SGD's rate for reader vectors and residuals, per example.
     public var sparseLearningRate: Float = 0.05
     /// Passes of per-example SGD over the reader and residual rows after each epoch's dense steps.
-    public var sparsePasses = 3
+    public var sparsePasses = 0
     public var readerRegularization: Float = 0.01
     public var residualRegularization: Float = 0.01
     public var weightRegularization: Float = 0.0001
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
+    /// Norm of a reader's content factors at the start of training (their profile's direction).
+    public var profileScale: Float = 5
+    /// Norm of a reader's collaborative factors at the start of training.
+    public var collaborativeScale: Float = 5
     public var seed: UInt64 = 42
+
+    /// m = d/2: the factors that start as a projection of the text.
+    public var contentFactors: Int { fusedDimension / 2 }
 
     public init() {}
 }
@@ -63,27 +71,90 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     public var headBias: Float  // c
     public var readerVectors: Matrix  // p_u, readers × k
     public var readerBias: [Float]  // β_u
-    public var residualVectors: Matrix  // e_b, books × k
+    public var residualVectors: Matrix  // e_b, books × (k − d/2): the collaborative factors only
     public var residualBias: [Float]  // β_b
 
-    /// Small random weights for the encoders' side, zero for readers and residuals.
+    /// The content path starts as the content-only profile.
+    ///
+    /// With m = d/2, W_t = [G; −G] for a Gaussian (Johnson–Lindenstrauss) projection G (m × D_t)
+    /// and b_t = 0, so t′ = [ReLU(Gt); ReLU(−Gt)] keeps the sign that a single ReLU would lose.
+    /// b_v = 0 makes v′ = 0 for a book without a cover (most of them), so that t_fused = t′, and
+    /// P = [I, −I] on t_fused gives the first m factors q_b = G t exactly: q_b · q_b′ ≈ t · t′,
+    /// the similarity of hashed texts. W_v starts small so that covers only nudge it. The other k − m
+    /// factors, and the per-book residual e_b that lives in them only, are the collaborative part:
+    /// small random reader factors and zero items here, which the Trainer replaces with co-rating
+    /// factors (`startResidualsFromCoRatings`) when the model has a residual.
     public init(configuration: ModelConfiguration, textDimension: Int, coverDimension: Int, readers: Int, books: Int) {
         var generator = SeededGenerator(seed: configuration.seed)
         let d = configuration.fusedDimension, k = configuration.factors
-        func random(_ rows: Int, _ columns: Int, scale: Float) -> Matrix {
-            Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in generator.nextGaussian() * scale })
+        let m = configuration.contentFactors
+        precondition(d % 2 == 0 && k >= m, "d must be even and k at least d/2")
+        let gaussian = Matrix(
+            rows: m, columns: textDimension,
+            values: (0..<(m * textDimension)).map { _ in generator.nextGaussian() / Float(m).squareRoot() })
+        textWeights = Matrix(rows: d, columns: textDimension, values: gaussian.values + gaussian.values.map { -$0 })
+        textBias = [Float](repeating: 0, count: d)
+        coverWeights = Matrix(
+            rows: d, columns: coverDimension,
+            values: (0..<(d * coverDimension)).map { _ in generator.nextGaussian() * 0.1 / Float(max(coverDimension, 1)).squareRoot() })
+        coverBias = [Float](repeating: 0, count: d)
+        projection = Matrix(rows: k, columns: 2 * d)
+        for f in 0..<m {
+            projection[f, f] = 1
+            projection[f, m + f] = -1
         }
-        textWeights = random(d, textDimension, scale: 1 / Float(max(textDimension, 1)).squareRoot())
-        textBias = [Float](repeating: 0.05, count: d)
-        coverWeights = random(d, coverDimension, scale: 1 / Float(max(coverDimension, 1)).squareRoot())
-        coverBias = [Float](repeating: 0.05, count: d)
-        projection = random(k, 2 * d, scale: 0.5 / Float(2 * d).squareRoot())
         head = [Float](repeating: 0, count: 2 * d)
         headBias = 0
-        readerVectors = random(readers, k, scale: configuration.personalised ? 0.1 : 0)
+        let readerScale: Float = configuration.personalised ? 0.1 : 0
+        readerVectors = Matrix(rows: readers, columns: k)
+        for u in 0..<readers {
+            for f in m..<k { readerVectors[u, f] = generator.nextGaussian() * readerScale }
+        }
         readerBias = [Float](repeating: 0, count: readers)
-        residualVectors = Matrix(rows: books, columns: k)
+        residualVectors = Matrix(rows: books, columns: k - m)
         residualBias = [Float](repeating: 0, count: books)
+    }
+
+    /// Starts the residuals as co-rating factors (`cooccurrenceFactors`) and every reader's
+    /// collaborative factors at the direction of the sum of their books' residuals, with norm
+    /// `scale`: the untrained collaborative part then ranks like item-kNN.
+    public mutating func startResidualsFromCoRatings(interactions: Interactions, scale: Float, seed: UInt64) {
+        let r = residualVectors.columns, m = residualOffset
+        guard r > 0 else { return }
+        var generator = SeededGenerator(seed: seed)
+        residualVectors = cooccurrenceFactors(interactions, rank: r, generator: &generator)
+        for u in 0..<interactions.readers {
+            var sum = [Float](repeating: 0, count: r)
+            for b in interactions.booksByReader[u] {
+                for f in 0..<r { sum[f] += residualVectors[Int(b), f] }
+            }
+            normalize(&sum)
+            for f in 0..<r { readerVectors[u, m + f] = scale * sum[f] }
+        }
+    }
+
+    /// The first factor that the collaborative residual e_b adds to.
+    var residualOffset: Int { projection.rows - residualVectors.columns }
+
+    /// Sets the content factors of every reader to the mean content factors of the books they
+    /// liked (rated 4 or more; all their books if none), so that the untrained model ranks like
+    /// the content-only profile. `content` is the item side without residuals.
+    public mutating func startReadersAtTheirProfiles(content: ItemSide, interactions: Interactions, scale: Float) {
+        let m = residualOffset
+        var liked = [[Int]](repeating: [], count: interactions.readers)
+        for i in 0..<interactions.count where interactions.rating[i] >= 4 {
+            liked[Int(interactions.reader[i])].append(Int(interactions.book[i]))
+        }
+        for u in 0..<interactions.readers {
+            let books = liked[u].isEmpty ? interactions.booksByReader[u].map(Int.init) : liked[u]
+            guard !books.isEmpty else { continue }
+            var profile = [Float](repeating: 0, count: m)
+            for b in books {
+                for f in 0..<m { profile[f] += content.vectors[b, f] }
+            }
+            normalize(&profile)
+            for f in 0..<m { readerVectors[u, f] = scale * profile[f] }
+        }
     }
 }
 
@@ -139,9 +210,10 @@ extension ModelParameters {
     public func itemSide(_ features: BookFeatures, modalities: Modalities, residualRows: [Int?]) -> ItemSide {
         var side = itemForward(features, books: Array(0..<features.count), modalities: modalities).side
         let k = projection.rows
+        let offset = residualOffset
         for (b, row) in residualRows.enumerated() {
             guard let row else { continue }
-            for f in 0..<k { side.vectors[b, f] += residualVectors[row, f] }
+            for f in offset..<k { side.vectors[b, f] += residualVectors[row, f - offset] }
             side.bookTerms[b] += residualBias[row]
         }
         return side

@@ -8,11 +8,12 @@ extension ModelParameters {
     /// over the ratings, without recomputing the co-attention of every book each time.
     public mutating func sparseStep(_ example: TrainingExample, content: ItemSide, configuration: ModelConfiguration, rate: Float) {
         let k = projection.rows
+        let offset = residualOffset
         let u = example.reader
         let residual = configuration.collaborativeResidual && example.usesResidual
         let personalised = configuration.personalised
         func item(_ b: Int, _ f: Int) -> Float {
-            content.vectors[b, f] + (residual ? residualVectors[b, f] : 0)
+            content.vectors[b, f] + (residual && f >= offset ? residualVectors[b, f - offset] : 0)
         }
         func logit(_ b: Int) -> Float {
             var x = content.bookTerms[b] + (residual ? residualBias[b] : 0)
@@ -42,8 +43,9 @@ extension ModelParameters {
         guard residual else { return }
         let lambda = configuration.residualRegularization
         for (book, g) in involved {
-            for f in 0..<k {
-                residualVectors[book, f] -= rate * (g * (personalised ? reader[f] : 0) + lambda * residualVectors[book, f])
+            for f in offset..<k {
+                let e = residualVectors[book, f - offset]
+                residualVectors[book, f - offset] -= rate * (g * (personalised ? reader[f] : 0) + lambda * e)
             }
             residualBias[book] -= rate * (g + lambda * residualBias[book])
         }

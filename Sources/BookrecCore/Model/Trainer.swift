@@ -43,10 +43,18 @@ public struct Trainer {
         var parameters = ModelParameters(
             configuration: configuration, textDimension: features.text.columns, coverDimension: features.cover.columns,
             readers: interactions.readers, books: interactions.books)
+        if configuration.personalised {
+            parameters.startReadersAtTheirProfiles(
+                content: contentSide(parameters, features), interactions: interactions, scale: configuration.profileScale)
+            if configuration.collaborativeResidual {
+                parameters.startResidualsFromCoRatings(
+                    interactions: interactions, scale: configuration.collaborativeScale, seed: configuration.seed &+ 2)
+            }
+        }
         var optimizer = Optimizer(shapeOf: parameters)
         var generator = SeededGenerator(seed: configuration.seed &+ 1)
         var order = Array(0..<interactions.count)
-        for epoch in 1...max(configuration.epochs, 1) {
+        for epoch in stride(from: 1, through: configuration.epochs, by: 1) {
             order.shuffle(using: &generator)
             var epochLoss: Float = 0
             var batches = 0
@@ -61,19 +69,24 @@ public struct Trainer {
                 epochLoss += loss
                 batches += 1
             }
-            let content = parameters.itemSide(
-                features, modalities: configuration.modalities, residualRows: [Int?](repeating: nil, count: features.count))
-            for _ in 0..<configuration.sparsePasses {
-                order.shuffle(using: &generator)
-                for index in order {
-                    parameters.sparseStep(
-                        example(rating: index, interactions: interactions, generator: &generator), content: content,
-                        configuration: configuration, rate: configuration.sparseLearningRate)
+            if configuration.sparsePasses > 0 {
+                let content = contentSide(parameters, features)
+                for _ in 0..<configuration.sparsePasses {
+                    order.shuffle(using: &generator)
+                    for index in order {
+                        parameters.sparseStep(
+                            example(rating: index, interactions: interactions, generator: &generator), content: content,
+                            configuration: configuration, rate: configuration.sparseLearningRate)
+                    }
                 }
             }
             progress(epoch, epochLoss / Float(max(batches, 1)))
         }
         return parameters
+    }
+
+    private func contentSide(_ parameters: ModelParameters, _ features: BookFeatures) -> ItemSide {
+        parameters.itemSide(features, modalities: configuration.modalities, residualRows: [Int?](repeating: nil, count: features.count))
     }
 
     private func example(rating index: Int, interactions: Interactions, generator: inout SeededGenerator) -> TrainingExample {
@@ -90,7 +103,7 @@ public struct Trainer {
     }
 }
 
-/// Adam over the dense weights; plain SGD over the sparse rows (readers and residuals).
+/// Adam over the dense weights except b_v; plain SGD over the sparse rows (readers and residuals).
 ///
 /// A reader appears in about one example per batch and a book in a few dozen: Adam, which moves
 /// every touched parameter by about its learning rate per step, would give each reader only a
@@ -98,13 +111,12 @@ public struct Trainer {
 /// matrix factorisation) and lets the rows learn at the pace of their data.
 struct Optimizer {
     var time = 0
-    var textWeights, textBias, coverWeights, coverBias, projection, head, headBias: AdamMoments
+    var textWeights, textBias, coverWeights, projection, head, headBias: AdamMoments
 
     init(shapeOf parameters: ModelParameters) {
         textWeights = AdamMoments(count: parameters.textWeights.values.count)
         textBias = AdamMoments(count: parameters.textBias.count)
         coverWeights = AdamMoments(count: parameters.coverWeights.values.count)
-        coverBias = AdamMoments(count: parameters.coverBias.count)
         projection = AdamMoments(count: parameters.projection.values.count)
         head = AdamMoments(count: parameters.head.count)
         headBias = AdamMoments(count: 1)
@@ -116,20 +128,22 @@ struct Optimizer {
         textWeights.step(&parameters.textWeights.values, gradient.textWeights.values, rate: rate, time: time)
         textBias.step(&parameters.textBias, gradient.textBias, rate: rate, time: time)
         coverWeights.step(&parameters.coverWeights.values, gradient.coverWeights.values, rate: rate, time: time)
-        coverBias.step(&parameters.coverBias, gradient.coverBias, rate: rate, time: time)
+        // b_v stays at 0: a book without a cover (v = 0) then fuses as its text alone (v′ = 0)
+        // instead of as a made-up cover shared by every such book, and its co-attention stays O(d).
         projection.step(&parameters.projection.values, gradient.projection.values, rate: rate, time: time)
         head.step(&parameters.head, gradient.head, rate: rate, time: time)
         var c = [parameters.headBias]
         headBias.step(&c, [gradient.headBias], rate: rate, time: time)
         parameters.headBias = c[0]
         let k = parameters.readerVectors.columns
+        let r = parameters.residualVectors.columns
         // Each row is updated on its own, so the order of the dictionary does not matter.
         for (reader, row) in gradient.readerVectors {
             for f in 0..<k { parameters.readerVectors.values[reader * k + f] -= sparseRate * row[f] }
         }
         for (reader, value) in gradient.readerBias { parameters.readerBias[reader] -= sparseRate * value }
         for (book, row) in gradient.residualVectors {
-            for f in 0..<k { parameters.residualVectors.values[book * k + f] -= sparseRate * row[f] }
+            for f in 0..<r { parameters.residualVectors.values[book * r + f] -= sparseRate * row[f] }
         }
         for (book, value) in gradient.residualBias { parameters.residualBias[book] -= sparseRate * value }
     }
