@@ -33,6 +33,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Training epochs.")
     var epochs = ModelConfiguration().epochs
 
+    @Option(help: "Width d of t′ and v′ (the first d/2 item factors carry the text).")
+    var fusedDimension = ModelConfiguration().fusedDimension
+
+    @Option(help: "Width k of reader and item vectors.")
+    var factors = ModelConfiguration().factors
+
     @Option(help: "Seed of initialisation and sampling.")
     var seed = ModelConfiguration().seed
 
@@ -54,6 +60,8 @@ struct RunCommand: ParsableCommand {
             configuration.model.objective = objective
             configuration.model.epochs = epochs
             configuration.model.seed = seed
+            configuration.model.fusedDimension = fusedDimension
+            configuration.model.factors = factors
             configuration.encodeShardSize = encodeShardSize
             configuration.scoreShardSize = scoreShardSize
             configuration.storedTopK = topK

@@ -18,7 +18,7 @@ final class ClusterTests: XCTestCase {
         cluster?.tearDown()
     }
 
-    let runArguments = ["run", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
+    let runArguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
 
     func testTwoWorkerProcessesProduceExactlyTheInProcessRecommendations() throws {
         try cluster.startWorker()
@@ -35,6 +35,8 @@ final class ClusterTests: XCTestCase {
         let catalog = try store.loadCatalog()
         var configuration = RunConfiguration()
         configuration.model.epochs = 3
+        configuration.model.fusedDimension = 32
+        configuration.model.factors = 64
         let idf = HashingTextEncoder.fitted(on: catalog.books.map(\.text), dimension: configuration.hashingDimension)
         let text = idf.encode(catalog.books.map(\.text))
         var cover = Matrix(rows: catalog.books.count, columns: GridCoverEncoder().dimension)
@@ -133,7 +135,7 @@ final class DeterminismTests: XCTestCase {
         defer { cluster.tearDown() }
         for _ in 0..<workers { try cluster.startWorker() }
         let run = try cluster.run("bookrec-coordinator", [
-            "run", "--epochs", "2", "--encode-shard-size", "\(encodeShardSize)", "--score-shard-size", "\(scoreShardSize)", "--top-k", "20",
+            "run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "\(encodeShardSize)", "--score-shard-size", "\(scoreShardSize)", "--top-k", "20",
         ])
         XCTAssertEqual(run.status, 0, run.error)
         let export = try cluster.run("bookrec-query", ["export", "-k", "20"])

@@ -35,7 +35,7 @@ final class FullDiskTests: XCTestCase {
         XCTAssertEqual(catalogAfter.ratings, catalogBefore.ratings)
 
         // A new generation (other epochs) whose coordinator cannot write its model.
-        let arguments = ["run", "--epochs", "3", "--encode-shard-size", "4", "--score-shard-size", "25", "--top-k", "10"]
+        let arguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "3", "--encode-shard-size", "4", "--score-shard-size", "25", "--top-k", "10"]
         let limited = try cluster.launch("bookrec-coordinator", arguments, fileSizeLimit: limit)
         try cluster.startWorker()
         let run = try limited.finish(timeout: 120)

@@ -6,7 +6,7 @@ import XCTest
 /// test hook, see FaultInjection): the run completes with the other or a restarted worker and
 /// the export is byte-identical to a clean run's.
 final class KilledWorkerTests: XCTestCase {
-    static let runArguments = ["run", "--epochs", "2", "--encode-shard-size", "4", "--score-shard-size", "25", "--top-k", "10"]
+    static let runArguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "4", "--score-shard-size", "25", "--top-k", "10"]
     /// Computed once per test class: every faulty run is compared with it byte for byte.
     private static var clean: String?
 

@@ -14,7 +14,7 @@ final class PretrainedRunTests: XCTestCase {
         let models = TestCluster.root.appendingPathComponent("models").path
         try cluster.startWorker(arguments: ["--models", models])
         let runArguments = [
-            "run", "--text-encoder", "minilm", "--cover-encoder", "efficientnet", "--models", models,
+            "run", "--fused-dimension", "32", "--factors", "64", "--text-encoder", "minilm", "--cover-encoder", "efficientnet", "--models", models,
             "--epochs", "2", "--encode-shard-size", "8", "--top-k", "5",
         ]
         let run = try cluster.run("bookrec-coordinator", runArguments)

@@ -8,7 +8,7 @@ import XCTest
 final class ReindexTests: XCTestCase {
     var cluster: TestCluster!
     let newBooks = TestCluster.root.appendingPathComponent("Tests/Fixtures/new-books")
-    let runArguments = ["run", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
+    let runArguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
 
     override func setUpWithError() throws {
         cluster = try TestCluster()

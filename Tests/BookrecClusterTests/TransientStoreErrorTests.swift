@@ -44,7 +44,7 @@ final class TransientStoreErrorTests: XCTestCase {
     func testAJobThatKeepsFailingIsRetriedThenDeadLetteredAndTheGenerationNeverActivates() throws {
         let cluster = try TestCluster(data: TestCluster.tiny)
         defer { cluster.tearDown() }
-        let arguments = ["run", "--epochs", "2", "--encode-shard-size", "100", "--top-k", "10"]
+        let arguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "100", "--top-k", "10"]
         let (coordinator, lock) = try startLockedRun(cluster, arguments: arguments, jobs: 1)
         let locked = Date()
         try waitFor("the worker to give up on the job", timeout: 60) {

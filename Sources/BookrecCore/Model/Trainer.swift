@@ -54,12 +54,17 @@ public struct Trainer {
         var optimizer = Optimizer(shapeOf: parameters)
         var generator = SeededGenerator(seed: configuration.seed &+ 1)
         var order = Array(0..<interactions.count)
+        // A row's step sums its examples in the batch, so a batch holding all of a small catalog's
+        // ratings would step each book by its whole history at once and diverge. At least eight
+        // batches per epoch keep a row's examples per batch what they are on the full data (where
+        // the configured size already gives more than eight).
+        let batchSize = min(configuration.batchSize, max(1024, interactions.count / 8))
         for epoch in stride(from: 1, through: configuration.epochs, by: 1) {
             order.shuffle(using: &generator)
             var epochLoss: Float = 0
             var batches = 0
-            for start in stride(from: 0, to: order.count, by: configuration.batchSize) {
-                let examples = order[start..<min(start + configuration.batchSize, order.count)].map {
+            for start in stride(from: 0, to: order.count, by: batchSize) {
+                let examples = order[start..<min(start + batchSize, order.count)].map {
                     example(rating: $0, interactions: interactions, generator: &generator)
                 }
                 let (loss, gradient) = parameters.lossAndGradient(examples: examples, features: features, configuration: configuration)
