@@ -16,6 +16,19 @@ public struct WarmMetrics: Sendable {
 
 public struct ColdMetrics: Sendable {
     public var recall10 = 0.0, ndcg10 = 0.0, hitRate10 = 0.0
+
+    /// Adds one reader's top-10 against their relevant books.
+    mutating func add(_ ranked: [Int], relevant: Set<Int>) {
+        recall10 += RankingMetrics.recall(ranked, relevant: relevant, at: 10)
+        ndcg10 += RankingMetrics.ndcg(ranked, relevant: relevant, at: 10)
+        hitRate10 += RankingMetrics.hitRate(ranked, relevant: relevant, at: 10)
+    }
+
+    /// The sums turned into means over `readers`.
+    func averaged(over readers: Int) -> ColdMetrics {
+        let n = Double(max(readers, 1))
+        return ColdMetrics(recall10: recall10 / n, ndcg10: ndcg10 / n, hitRate10: hitRate10 / n)
+    }
 }
 
 /// Runs the warm, cold and rating protocols of the SPEC on one split for any Ranker.
@@ -115,18 +128,11 @@ public struct Evaluator {
                 for (r, reader) in batch.enumerated() {
                     let row = UnsafeBufferPointer(rebasing: all[(r * scores.columns)..<((r + 1) * scores.columns)])
                     let ranked = selector.select(row, excluding: nonCold, k: 10).map(\.book)
-                    let relevant = relevantByReader[reader]!
-                    metrics.recall10 += RankingMetrics.recall(ranked, relevant: relevant, at: 10)
-                    metrics.ndcg10 += RankingMetrics.ndcg(ranked, relevant: relevant, at: 10)
-                    metrics.hitRate10 += RankingMetrics.hitRate(ranked, relevant: relevant, at: 10)
+                    metrics.add(ranked, relevant: relevantByReader[reader]!)
                 }
             }
         }
-        let n = Double(max(readers.count, 1))
-        metrics.recall10 /= n
-        metrics.ndcg10 /= n
-        metrics.hitRate10 /= n
-        return metrics
+        return metrics.averaged(over: readers.count)
     }
 
     /// RMSE on the warm test ratings, for rankers that predict ratings.

@@ -25,14 +25,7 @@ public func coldMetrics(
             for f in 0..<p.count { logit += p[f] * q[f] }
             logits[b] = logit
         }
-        let ranked = logits.withUnsafeBufferPointer { selector.select($0, excluding: [], k: 10).map(\.book) }
-        metrics.recall10 += RankingMetrics.recall(ranked, relevant: relevantBooks, at: 10)
-        metrics.ndcg10 += RankingMetrics.ndcg(ranked, relevant: relevantBooks, at: 10)
-        metrics.hitRate10 += RankingMetrics.hitRate(ranked, relevant: relevantBooks, at: 10)
+        metrics.add(logits.withUnsafeBufferPointer { selector.select($0, excluding: [], k: 10).map(\.book) }, relevant: relevantBooks)
     }
-    let n = Double(max(relevant.count, 1))
-    metrics.recall10 /= n
-    metrics.ndcg10 /= n
-    metrics.hitRate10 /= n
-    return (metrics, relevant.count, coldIDs.count)
+    return (metrics.averaged(over: relevant.count), relevant.count, coldIDs.count)
 }
