@@ -19,6 +19,9 @@ public struct InputProblem: Error, Equatable, CustomStringConvertible, Sendable 
     }
 
     public var description: String { line.map { "\(file):\($0): \(reason)" } ?? "\(file): \(reason)" }
+
+    /// A problem with the file as a whole (unreadable, empty, a bad header) rather than with a row.
+    public var concernsTheWholeFile: Bool { line == nil || line == 1 }
 }
 
 /// RFC 4180 CSV: quoted fields may hold commas, doubled quotes and line breaks.
@@ -69,6 +72,9 @@ public struct CSVReader {
     }
 
     public func column(_ name: String) -> Int? { header.firstIndex(of: name) }
+
+    /// Whether the header was read and has the required columns, so that the records mean something.
+    public var hasUsableHeader: Bool { !header.isEmpty && !problems.contains(where: \.concernsTheWholeFile) }
 
     struct Malformed: Error, CustomStringConvertible {
         let description: String

@@ -83,7 +83,7 @@ public struct GoodbooksLoader {
         let reader = CSVReader(file: url.path, data: data, requiredColumns: required)
         result.problems += reader.problems
         result.count(url.path, accepted: 0, rejected: reader.problems.count)
-        return reader.header.isEmpty || reader.problems.contains(where: { $0.line == 1 || $0.line == nil }) ? nil : reader
+        return reader.hasUsableHeader ? reader : nil
     }
 
     private func parseBooks(_ csv: CSVReader, into result: inout CatalogImport) -> [Int: Book] {
@@ -226,7 +226,7 @@ public enum RatingsParser {
         let csv = CSVReader(file: url.path, data: data, requiredColumns: ["user_id", "book_id", "rating"])
         result.problems += csv.problems
         result.count(url.path, accepted: 0, rejected: csv.problems.count)
-        if !csv.header.isEmpty && !csv.problems.contains(where: { $0.line == 1 || $0.line == nil }) {
+        if csv.hasUsableHeader {
             result.ratings = parse(csv, known: known, into: &result)
         }
         return result

@@ -8,24 +8,20 @@ public func coldMetrics(
     split: EvaluationSplit, readerVectors: [Int: [Float]], bookVectors: [Int: (vector: [Float], term: Float)]
 ) -> (metrics: ColdMetrics, readers: Int, books: Int) {
     let coldIDs = split.coldBooks.filter { bookVectors[$0] != nil }.sorted()
-    let selector = TopKSelector(bookIDs: coldIDs)
-    var relevant: [Int: Set<Int>] = [:]
     let position = Dictionary(uniqueKeysWithValues: coldIDs.enumerated().map { ($1, $0) })
+    var relevant: [Int: Set<Int>] = [:]
     for rating in split.coldTest where rating.rating >= 4 {
         guard readerVectors[rating.user] != nil, let book = position[rating.book] else { continue }
         relevant[rating.user, default: []].insert(book)
     }
+    let readers = relevant.keys.sorted()
     var metrics = ColdMetrics()
-    var logits = [Float](repeating: 0, count: coldIDs.count)
-    for (user, relevantBooks) in relevant {
-        let p = readerVectors[user]!
-        for (b, id) in coldIDs.enumerated() {
-            let (q, term) = bookVectors[id]!
-            var logit = term
-            for f in 0..<p.count { logit += p[f] * q[f] }
-            logits[b] = logit
-        }
-        metrics.add(logits.withUnsafeBufferPointer { selector.select($0, excluding: [], k: 10).map(\.book) }, relevant: relevantBooks)
-    }
-    return (metrics.averaged(over: relevant.count), relevant.count, coldIDs.count)
+    guard let factors = readers.first.map({ readerVectors[$0]!.count }) else { return (metrics, 0, coldIDs.count) }
+    let scorer = Scorer(
+        side: ItemSide(vectors: coldIDs.map { bookVectors[$0]!.vector }, bookTerms: coldIDs.map { bookVectors[$0]!.term }), bookIDs: coldIDs)
+    let lists = scorer.topK(
+        readers: Matrix(stacking: readers.map { readerVectors[$0]! }, columns: factors),
+        readerBias: [Float](repeating: 0, count: readers.count), excluded: [[Int32]](repeating: [], count: readers.count), k: 10)
+    for (reader, list) in zip(readers, lists) { metrics.add(list.map(\.book), relevant: relevant[reader]!) }
+    return (metrics.averaged(over: readers.count), readers.count, coldIDs.count)
 }

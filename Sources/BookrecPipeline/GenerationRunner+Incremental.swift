@@ -3,10 +3,9 @@ import BookrecQueue
 import BookrecStore
 import Foundation
 
-/// What an incremental command did: the generation it activated (nil when there was nothing to
-/// do and the active generation stays), how many books or readers it covered, and phase times.
+/// What an incremental command did: the generation active afterwards (a new one, unless there
+/// was nothing to do: count 0), how many books or readers it covered, and phase times.
 public struct IncrementalOutcome: Sendable {
-    public let generationID: Int?
     public let activeGenerationID: Int
     public let count: Int
     public let timings: GenerationRunner.Timings
@@ -24,7 +23,7 @@ extension GenerationRunner {
         let catalog = try store.loadCatalog(includingRatings: false)
         let placed = try store.bookIDsWithVectors(generationID: parent)
         let newBooks = catalog.books.filter { !placed.contains($0.id) }
-        guard !newBooks.isEmpty else { return IncrementalOutcome(generationID: nil, activeGenerationID: parent, count: 0, timings: timings) }
+        guard !newBooks.isEmpty else { return IncrementalOutcome(activeGenerationID: parent, count: 0, timings: timings) }
         let ids = newBooks.map(\.id)
         let generationID = try resumeOrDerive(.addBooks, parent: parent, ids: ids, idsBlob: ModelBlob.addedBooks, rescoredReaders: nil)
         let publisher = try makePublisher()
@@ -47,7 +46,7 @@ extension GenerationRunner {
 
         try store.activate(generationID)
         timings.total = Date().timeIntervalSince(started)
-        return IncrementalOutcome(generationID: generationID, activeGenerationID: generationID, count: ids.count, timings: timings)
+        return IncrementalOutcome(activeGenerationID: generationID, count: ids.count, timings: timings)
     }
 
     /// Folds in again, with the active model's fixed book vectors, every reader whose ratings
@@ -60,7 +59,7 @@ extension GenerationRunner {
         let ratingsByReader = Dictionary(grouping: try store.loadCatalog().ratings, by: \.user)
         let fingerprints = try store.readerRatingsHashes(generationID: parent)
         let changed = ratingsByReader.filter { fingerprints[$0.key] != ratingsFingerprint($0.value) }.keys.sorted()
-        guard !changed.isEmpty else { return IncrementalOutcome(generationID: nil, activeGenerationID: parent, count: 0, timings: timings) }
+        guard !changed.isEmpty else { return IncrementalOutcome(activeGenerationID: parent, count: 0, timings: timings) }
         let generationID = try resumeOrDerive(.addRatings, parent: parent, ids: changed, idsBlob: ModelBlob.rescoredReaders, rescoredReaders: changed)
 
         var phaseStart = Date()
@@ -75,7 +74,7 @@ extension GenerationRunner {
 
         try store.activate(generationID)
         timings.total = Date().timeIntervalSince(started)
-        return IncrementalOutcome(generationID: generationID, activeGenerationID: generationID, count: changed.count, timings: timings)
+        return IncrementalOutcome(activeGenerationID: generationID, count: changed.count, timings: timings)
     }
 
     private func activeGeneration() throws -> (id: Int, configuration: RunConfiguration) {
@@ -126,9 +125,7 @@ extension GenerationRunner {
         let foldIn = try JSONDecoder().decode(FoldIn.self, from: blob)
         let books = try store.bookVectors(generationID: generationID)
         let row = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, $0) })
-        let items = ItemSide(
-            fused: Matrix(rows: books.ids.count, columns: 0), vectors: Matrix(stacking: books.vectors, columns: books.vectors[0].count),
-            bookTerms: books.terms)
+        let items = ItemSide(vectors: books.vectors, bookTerms: books.terms)
         // Ratings of books the generation has not placed yet (not added with add-books) cannot
         // inform p_u; they still keep those books out of the reader's list.
         let solved = readers.map { user -> (userID: Int, vector: [Float], bias: Float, ratingsHash: String) in

@@ -89,10 +89,7 @@ public final class ScoringContext {
         } else {
             mergedIntoParent = nil
         }
-        let side = ItemSide(
-            fused: Matrix(rows: books.ids.count, columns: 0),
-            vectors: Matrix(stacking: books.vectors, columns: books.vectors[0].count), bookTerms: books.terms)
-        scorer = Scorer(side: side, bookIDs: books.ids)
+        scorer = Scorer(side: ItemSide(vectors: books.vectors, bookTerms: books.terms), bookIDs: books.ids)
         bookIndex = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, $0) })
         topK = configuration.storedTopK
         self.generationID = generationID

@@ -38,7 +38,7 @@ struct AddBooksCommand: ParsableCommand {
             var additions = NewBooksParser().parse(file: URL(fileURLWithPath: file))
             try rejectChangedBooks(&additions, store: store)
             reportInput(additions)
-            if additions.books.isEmpty && additions.problems.contains(where: { $0.line == nil || $0.line == 1 }) {
+            if additions.books.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {
                 throw ValidationError("no book could be read from \(file)")
             }
             print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
@@ -74,7 +74,7 @@ struct AddRatingsCommand: ParsableCommand {
             let store = try Store(path: storeOptions.path)
             let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())
             reportInput(additions)
-            if additions.ratings.isEmpty && additions.problems.contains(where: { $0.line == nil || $0.line == 1 }) {
+            if additions.ratings.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {
                 throw ValidationError("no rating could be read from \(file)")
             }
             print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
@@ -85,12 +85,12 @@ struct AddRatingsCommand: ParsableCommand {
 }
 
 private func report(_ outcome: IncrementalOutcome, of what: String) {
-    guard let generation = outcome.generationID else {
+    guard outcome.count > 0 else {
         print("no \(what); generation \(outcome.activeGenerationID) stays active")
         return
     }
     let timings = outcome.timings
     print(String(
         format: "generation %d active: %d %@; encode %.1f s, model %.1f s, score %.1f s, total %.1f s",
-        generation, outcome.count, what, timings.encode, timings.train, timings.score, timings.total))
+        outcome.activeGenerationID, outcome.count, what, timings.encode, timings.train, timings.score, timings.total))
 }

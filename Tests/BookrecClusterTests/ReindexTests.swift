@@ -143,10 +143,7 @@ final class ReindexTests: XCTestCase {
     /// Each reader's top-k over every book of a generation, scored in this process.
     private func fullRescore(store: Store, generationID: Int, k: Int, readers: [Int]? = nil) throws -> [Int: [ScoredRecommendation]] {
         let books = try store.bookVectors(generationID: generationID)
-        let side = ItemSide(
-            fused: Matrix(rows: books.ids.count, columns: 0), vectors: Matrix(stacking: books.vectors, columns: books.vectors[0].count),
-            bookTerms: books.terms)
-        let scorer = Scorer(side: side, bookIDs: books.ids)
+        let scorer = Scorer(side: ItemSide(vectors: books.vectors, bookTerms: books.terms), bookIDs: books.ids)
         let users = try readers ?? store.readerIDs(generationID: generationID)
         let vectors = try store.readerVectors(generationID: generationID, userIDs: users)
         let rated = try store.ratedBooks(userIDs: users)

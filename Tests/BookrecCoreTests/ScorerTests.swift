@@ -2,15 +2,9 @@ import BookrecCore
 import XCTest
 
 final class ScorerTests: XCTestCase {
-    func side(_ vectors: [[Float]], terms: [Float]) -> ItemSide {
-        ItemSide(
-            fused: Matrix(rows: vectors.count, columns: 1), vectors: Matrix(stacking: vectors, columns: vectors[0].count),
-            bookTerms: terms)
-    }
-
     func testTopKExcludesRatedBooksAndBreaksTiesByBookID() {
         // Books 0..4 with ids 50, 10, 40, 20, 30; books 1–4 tie exactly.
-        let scorer = Scorer(side: side([[1], [1], [1], [1], [3]], terms: [0, 0, 0, 0, -2]), bookIDs: [50, 10, 40, 20, 30])
+        let scorer = Scorer(side: ItemSide(vectors: [[1], [1], [1], [1], [3]], bookTerms: [0, 0, 0, 0, -2]), bookIDs: [50, 10, 40, 20, 30])
         let reader = Matrix(rows: 1, columns: 1, values: [1])
         let top = scorer.topK(readers: reader, readerBias: [0], excluded: [[0]], k: 3)[0]
         XCTAssertEqual(top.map { scorer.bookIDs[$0.book] }, [10, 20, 30], "equal logits rank by ascending id; rated book 0 never appears")
@@ -27,7 +21,7 @@ final class ScorerTests: XCTestCase {
         let bias = [Float](repeating: 0, count: 40)
         let excluded = [[Int32]](repeating: [], count: 40)
         func lists(_ rows: [Int]) -> [[ScoredRecommendation]] {
-            let scorer = Scorer(side: side(rows.map { vectors[$0] }, terms: rows.map { terms[$0] }), bookIDs: rows.map { ids[$0] })
+            let scorer = Scorer(side: ItemSide(vectors: rows.map { vectors[$0] }, bookTerms: rows.map { terms[$0] }), bookIDs: rows.map { ids[$0] })
             return scorer.topK(readers: readers, readerBias: bias, excluded: excluded, k: 10).map { list in
                 list.map { ScoredRecommendation(bookID: scorer.bookIDs[$0.book], logit: $0.logit) }
             }
@@ -42,7 +36,7 @@ final class ScorerTests: XCTestCase {
         let k = 5, books = 70, readers = 130
         let vectors = (0..<books).map { _ in (0..<k).map { _ in generator.nextGaussian() } }
         let terms = (0..<books).map { _ in generator.nextGaussian() }
-        let scorer = Scorer(side: side(vectors, terms: terms), bookIDs: Array(0..<books))
+        let scorer = Scorer(side: ItemSide(vectors: vectors, bookTerms: terms), bookIDs: Array(0..<books))
         let readerRows = (0..<readers).map { _ in (0..<k).map { _ in generator.nextGaussian() } }
         let bias = (0..<readers).map { _ in generator.nextGaussian() }
         let logits = scorer.logits(readers: Matrix(stacking: readerRows, columns: k), readerBias: bias)
@@ -56,7 +50,7 @@ final class ScorerTests: XCTestCase {
         var generator = SeededGenerator(seed: 11)
         let k = 8, books = 300, readers = 200
         let scorer = Scorer(
-            side: side((0..<books).map { _ in (0..<k).map { _ in generator.nextGaussian() } }, terms: (0..<books).map { _ in generator.nextGaussian() }),
+            side: ItemSide(vectors: (0..<books).map { _ in (0..<k).map { _ in generator.nextGaussian() } }, bookTerms: (0..<books).map { _ in generator.nextGaussian() }),
             bookIDs: Array(0..<books))
         let readerMatrix = Matrix(stacking: (0..<readers).map { _ in (0..<k).map { _ in generator.nextGaussian() } }, columns: k)
         let bias = [Float](repeating: 0, count: readers)

@@ -169,6 +169,13 @@ public struct ItemSide: Sendable {
         self.vectors = vectors
         self.bookTerms = bookTerms
     }
+
+    /// The item side as stored (q_b and book terms), which is all that scoring and fold-in read.
+    public init(vectors: [[Float]], bookTerms: [Float]) {
+        self.init(
+            fused: Matrix(rows: vectors.count, columns: 0), vectors: Matrix(stacking: vectors, columns: vectors.first?.count ?? 0),
+            bookTerms: bookTerms)
+    }
 }
 
 /// The intermediate values of the item forward pass that the backward pass needs.
