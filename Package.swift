@@ -25,7 +25,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("rabbitmq")]),
 
         // The math: encoders, fusion, training, scoring, metrics. No I/O.
-        .target(name: "BookrecCore", dependencies: ["COpenBLAS"]),
+        // Optimised in debug builds too: the cluster tests train the default model through debug
+        // executables, which unoptimised loops make tens of times slower.
+        .target(
+            name: "BookrecCore", dependencies: ["COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Image bytes to pixels (JPEG, PNG) with limits against bombs.
         .target(name: "BookrecImaging", dependencies: ["CImageCodec", "BookrecCore"]),
         // Reading the catalog files: CSV, goodbooks layout, row-level errors.

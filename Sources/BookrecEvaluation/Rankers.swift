@@ -175,8 +175,7 @@ public struct BPRMatrixFactorization: Ranker {
 public struct ContentProfileRanker: Ranker {
     public let name = "content-only profile"
     let content: Matrix  // books × D, rows L2-normalised
-    let booksByReader: [[Int32]]
-    let likedByReader: [[Int32]]
+    let likedBooks: [[Int]]
 
     public init(_ data: IndexedData, content: Matrix) {
         var normalised = content
@@ -186,21 +185,15 @@ public struct ContentProfileRanker: Ranker {
             normalised.setRow(b, row)
         }
         self.content = normalised
-        booksByReader = data.interactions.booksByReader
-        var liked = [[Int32]](repeating: [], count: data.interactions.readers)
-        for i in 0..<data.interactions.count where data.interactions.rating[i] >= 4 {
-            liked[Int(data.interactions.reader[i])].append(data.interactions.book[i])
-        }
-        likedByReader = liked
+        likedBooks = data.interactions.likedBooks()
     }
 
     public func scores(readers: [Int]) -> Matrix {
         var profiles = Matrix(rows: readers.count, columns: content.columns)
         for (r, reader) in readers.enumerated() {
-            let books = likedByReader[reader].isEmpty ? booksByReader[reader] : likedByReader[reader]
             var profile = [Float](repeating: 0, count: content.columns)
-            for b in books {
-                for j in 0..<content.columns { profile[j] += content[Int(b), j] }
+            for b in likedBooks[reader] {
+                for j in 0..<content.columns { profile[j] += content[b, j] }
             }
             normalize(&profile)
             profiles.setRow(r, profile)

@@ -74,7 +74,8 @@ final class ModelTests: XCTestCase {
             let u = Int(catalog.interactions.reader[i]), b = Int(catalog.interactions.book[i])
             return TrainingExample(
                 reader: u, book: b, negative: objective == .bpr ? (b + 5) % catalog.interactions.books : nil,
-                target: normalizedRating(catalog.interactions.rating[i]), usesResidual: i % 2 == 0)
+                target: normalizedRating(catalog.interactions.rating[i]), usesResidual: i % 2 == 0,
+                negativeUsesResidual: i % 3 == 0)
         }
     }
 

@@ -23,6 +23,11 @@ public struct SparseRows: Sendable {
 
     public var rows: Int { rowStart.count - 1 }
 
+    /// vector += row `row`, densified.
+    func add(row: Int, into vector: inout [Float]) {
+        for n in rowStart[row]..<rowStart[row + 1] { vector[Int(indices[n])] += values[n] }
+    }
+
     /// out[i] = bias + W · x_rows[i], with W given transposed (columns × d, row-major).
     func project(_ rowIDs: [Int], transposedWeights: [Float], bias: [Float]) -> Matrix {
         let d = bias.count

@@ -51,6 +51,14 @@ public struct Interactions: Sendable {
         return negative
     }
 
+    /// Per reader, the books they liked (rated 4 or more), or all their books if they liked none:
+    /// what a reader's content profile is the mean of.
+    public func likedBooks() -> [[Int]] {
+        var liked = [[Int]](repeating: [], count: readers)
+        for i in 0..<count where rating[i] >= 4 { liked[Int(reader[i])].append(Int(book[i])) }
+        return liked.indices.map { liked[$0].isEmpty ? booksByReader[$0].map(Int.init) : liked[$0] }
+    }
+
     /// Number of ratings per book, the popularity signal.
     public func ratingCounts() -> [Int] {
         var counts = [Int](repeating: 0, count: books)

@@ -8,16 +8,25 @@ public struct TrainingExample: Equatable, Sendable {
     public var negative: Int?
     /// The rating mapped to [0, 1] (MSE only).
     public var target: Float
-    /// Whether the books' collaborative residuals take part in this example (see residual dropout).
+    /// Whether the rated book's collaborative residual takes part in this example (see residual
+    /// dropout).
     public var usesResidual: Bool
+    /// The same for the negative, drawn on its own: a BPR pair then also compares a book placed by
+    /// its content alone with one that has its residual, as scoring compares new books with old.
+    public var negativeUsesResidual: Bool
 
-    public init(reader: Int, book: Int, negative: Int? = nil, target: Float = 0, usesResidual: Bool = true) {
+    public init(
+        reader: Int, book: Int, negative: Int? = nil, target: Float = 0, usesResidual: Bool = true,
+        negativeUsesResidual: Bool = true
+    ) {
         self.reader = reader
         self.book = book
         self.negative = negative
         self.target = target
         self.usesResidual = usesResidual
+        self.negativeUsesResidual = negativeUsesResidual
     }
+
 }
 
 /// The gradient of the loss; reader and residual rows are sparse (only those in the batch).
@@ -85,27 +94,28 @@ extension ModelParameters {
             let u = example.reader
             let p = configuration.personalised ? readerVectors.row(u) : [Float](repeating: 0, count: k)
             let residual = configuration.collaborativeResidual && example.usesResidual
+            let negativeResidual = configuration.collaborativeResidual && example.negativeUsesResidual
             // dL/dx for the positive (or rated) book and, for BPR, the negative one.
-            var involved: [(book: Int, gradient: Float)] = []
+            var involved: [(book: Int, gradient: Float, residual: Bool)] = []
             switch configuration.objective {
             case .bpr:
                 guard let negative = example.negative else { preconditionFailure("BPR example without a negative") }
                 let margin = logit(p, localIndex[example.book]!, example.book, residual)
-                    - logit(p, localIndex[negative]!, negative, residual)
+                    - logit(p, localIndex[negative]!, negative, negativeResidual)
                 loss += softplus(-margin) * scale
                 let g = (sigmoid(margin) - 1) * scale
-                involved = [(example.book, g), (negative, -g)]
+                involved = [(example.book, g, residual), (negative, -g, negativeResidual)]
             case .mse:
                 let x = logit(p, localIndex[example.book]!, example.book, residual) + readerBias[u]
                 let prediction = sigmoid(x)
                 let error = prediction - example.target
                 loss += error * error * scale
                 let g = 2 * error * prediction * (1 - prediction) * scale
-                involved = [(example.book, g)]
+                involved = [(example.book, g, residual)]
                 gradient.readerBias[u, default: 0] += g
             }
             var gradReader = [Float](repeating: 0, count: k)
-            for (book, g) in involved {
+            for (book, g, residual) in involved {
                 let local = localIndex[book]!
                 for f in 0..<k {
                     gradReader[f] += g * item(local, book, f, residual)
@@ -119,18 +129,16 @@ extension ModelParameters {
                     gradient.residualBias[book, default: 0] += g
                 }
             }
-            if residual {
-                for (book, _) in involved {
-                    let lambda = configuration.residualRegularization * scale
-                    var row = gradient.residualVectors[book]!
-                    for f in 0..<(k - offset) {
-                        row[f] += lambda * residualVectors[book, f]
-                        loss += 0.5 * lambda * residualVectors[book, f] * residualVectors[book, f]
-                    }
-                    gradient.residualVectors[book] = row
-                    gradient.residualBias[book, default: 0] += lambda * residualBias[book]
-                    loss += 0.5 * lambda * residualBias[book] * residualBias[book]
+            for (book, _, residual) in involved where residual {
+                let lambda = configuration.residualRegularization * scale
+                var row = gradient.residualVectors[book]!
+                for f in 0..<(k - offset) {
+                    row[f] += lambda * residualVectors[book, f]
+                    loss += 0.5 * lambda * residualVectors[book, f] * residualVectors[book, f]
                 }
+                gradient.residualVectors[book] = row
+                gradient.residualBias[book, default: 0] += lambda * residualBias[book]
+                loss += 0.5 * lambda * residualBias[book] * residualBias[book]
             }
             if configuration.personalised {
                 let lambda = configuration.readerRegularization * scale

@@ -80,7 +80,9 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     /// and b_t = 0, so t′ = [ReLU(Gt); ReLU(−Gt)] keeps the sign that a single ReLU would lose.
     /// b_v = 0 makes v′ = 0 for a book without a cover (most of them), so that t_fused = t′, and
     /// P = [I, −I] on t_fused gives the first m factors q_b = G t exactly: q_b · q_b′ ≈ t · t′,
-    /// the similarity of hashed texts. W_v starts small so that covers only nudge it. The other k − m
+    /// the similarity of hashed texts. The Trainer then replaces G with the principal directions
+    /// of the readers' profiles (`principalProfileDirections`), which keep more of that similarity
+    /// where readers' tastes differ. W_v starts small so that covers only nudge it. The other k − m
     /// factors, and the per-book residual e_b that lives in them only, are the collaborative part:
     /// small random reader factors and zero items here, which the Trainer replaces with co-rating
     /// factors (`startResidualsFromCoRatings`) when the model has a residual.
@@ -137,17 +139,11 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     var residualOffset: Int { projection.rows - residualVectors.columns }
 
     /// Sets the content factors of every reader to the mean content factors of the books they
-    /// liked (rated 4 or more; all their books if none), so that the untrained model ranks like
-    /// the content-only profile. `content` is the item side without residuals.
-    public mutating func startReadersAtTheirProfiles(content: ItemSide, interactions: Interactions, scale: Float) {
+    /// liked (`Interactions.likedBooks`), so that the untrained model ranks like the content-only
+    /// profile. `content` is the item side without residuals.
+    public mutating func startReadersAtTheirProfiles(content: ItemSide, likedBooks: [[Int]], scale: Float) {
         let m = residualOffset
-        var liked = [[Int]](repeating: [], count: interactions.readers)
-        for i in 0..<interactions.count where interactions.rating[i] >= 4 {
-            liked[Int(interactions.reader[i])].append(Int(interactions.book[i]))
-        }
-        for u in 0..<interactions.readers {
-            let books = liked[u].isEmpty ? interactions.booksByReader[u].map(Int.init) : liked[u]
-            guard !books.isEmpty else { continue }
+        for (u, books) in likedBooks.enumerated() where !books.isEmpty {
             var profile = [Float](repeating: 0, count: m)
             for b in books {
                 for f in 0..<m { profile[f] += content.vectors[b, f] }
@@ -155,6 +151,13 @@ public struct ModelParameters: Codable, Equatable, Sendable {
             normalize(&profile)
             for f in 0..<m { readerVectors[u, f] = scale * profile[f] }
         }
+    }
+
+    /// Replaces the random projection G in W_t = [G; −G] with `directions` (m × D_t).
+    mutating func startTextProjection(_ directions: Matrix) {
+        precondition(directions.rows * 2 == textWeights.rows && directions.columns == textWeights.columns)
+        textWeights = Matrix(
+            rows: textWeights.rows, columns: textWeights.columns, values: directions.values + directions.values.map { -$0 })
     }
 }
 

@@ -11,38 +11,38 @@ extension ModelParameters {
         let offset = residualOffset
         let u = example.reader
         let residual = configuration.collaborativeResidual && example.usesResidual
+        let negativeResidual = configuration.collaborativeResidual && example.negativeUsesResidual
         let personalised = configuration.personalised
-        func item(_ b: Int, _ f: Int) -> Float {
+        func item(_ b: Int, _ f: Int, _ residual: Bool) -> Float {
             content.vectors[b, f] + (residual && f >= offset ? residualVectors[b, f - offset] : 0)
         }
-        func logit(_ b: Int) -> Float {
+        func logit(_ b: Int, _ residual: Bool) -> Float {
             var x = content.bookTerms[b] + (residual ? residualBias[b] : 0)
-            if personalised { for f in 0..<k { x += readerVectors[u, f] * item(b, f) } }
+            if personalised { for f in 0..<k { x += readerVectors[u, f] * item(b, f, residual) } }
             return x
         }
-        var involved: [(book: Int, gradient: Float)]
+        var involved: [(book: Int, gradient: Float, residual: Bool)]
         switch configuration.objective {
         case .bpr:
             guard let negative = example.negative else { preconditionFailure("BPR example without a negative") }
-            let g = sigmoid(logit(example.book) - logit(negative)) - 1
-            involved = [(example.book, g), (negative, -g)]
+            let g = sigmoid(logit(example.book, residual) - logit(negative, negativeResidual)) - 1
+            involved = [(example.book, g, residual), (negative, -g, negativeResidual)]
         case .mse:
-            let prediction = sigmoid(logit(example.book) + readerBias[u])
+            let prediction = sigmoid(logit(example.book, residual) + readerBias[u])
             let g = 2 * (prediction - example.target) * prediction * (1 - prediction)
-            involved = [(example.book, g)]
+            involved = [(example.book, g, residual)]
             readerBias[u] -= rate * g
         }
         let reader = (0..<k).map { readerVectors[u, $0] }
         if personalised {
             var step = reader.map { configuration.readerRegularization * $0 }
-            for (book, g) in involved {
-                for f in 0..<k { step[f] += g * item(book, f) }
+            for (book, g, residual) in involved {
+                for f in 0..<k { step[f] += g * item(book, f, residual) }
             }
             for f in 0..<k { readerVectors[u, f] -= rate * step[f] }
         }
-        guard residual else { return }
         let lambda = configuration.residualRegularization
-        for (book, g) in involved {
+        for (book, g, residual) in involved where residual {
             for f in offset..<k {
                 let e = residualVectors[book, f - offset]
                 residualVectors[book, f - offset] -= rate * (g * (personalised ? reader[f] : 0) + lambda * e)

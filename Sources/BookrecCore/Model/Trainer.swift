@@ -44,8 +44,14 @@ public struct Trainer {
             configuration: configuration, textDimension: features.text.columns, coverDimension: features.cover.columns,
             readers: interactions.readers, books: interactions.books)
         if configuration.personalised {
+            let likedBooks = interactions.likedBooks()
+            if configuration.modalities.usesText {
+                var generator = SeededGenerator(seed: configuration.seed &+ 3)
+                parameters.startTextProjection(principalProfileDirections(
+                    text: features.text, likedBooks: likedBooks, rank: configuration.contentFactors, generator: &generator))
+            }
             parameters.startReadersAtTheirProfiles(
-                content: contentSide(parameters, features), interactions: interactions, scale: configuration.profileScale)
+                content: contentSide(parameters, features), likedBooks: likedBooks, scale: configuration.profileScale)
             if configuration.collaborativeResidual {
                 parameters.startResidualsFromCoRatings(
                     interactions: interactions, scale: configuration.collaborativeScale, seed: configuration.seed &+ 2)
@@ -103,7 +109,9 @@ public struct Trainer {
             return TrainingExample(reader: reader, book: book, target: normalizedRating(interactions.rating[index]), usesResidual: usesResidual)
         case .bpr:
             let negative = interactions.sampleNegative(for: reader, using: &generator)
-            return TrainingExample(reader: reader, book: book, negative: negative, usesResidual: usesResidual)
+            let negativeUsesResidual = Float.random(in: 0..<1, using: &generator) >= configuration.residualDropout
+            return TrainingExample(
+                reader: reader, book: book, negative: negative, usesResidual: usesResidual, negativeUsesResidual: negativeUsesResidual)
         }
     }
 }
