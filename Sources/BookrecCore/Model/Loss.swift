@@ -26,7 +26,6 @@ public struct TrainingExample: Equatable, Sendable {
         self.usesResidual = usesResidual
         self.negativeUsesResidual = negativeUsesResidual
     }
-
 }
 
 /// The gradient of the loss; reader and residual rows are sparse (only those in the batch).
