@@ -119,6 +119,13 @@ final class ModelTests: XCTestCase {
         check("β_b4", gradient.residualBias[4] ?? 0, \.residualBias[4])
     }
 
+    /// Readers whose best unrated book has their parity (the tiny catalog's taste).
+    func readersWhoseTopBookMatchesTheirTaste(_ parameters: ModelParameters, _ side: ItemSide, _ catalog: TinyCatalog) -> Int {
+        let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
+        let top = scorer.topK(readers: parameters.readerVectors, readerBias: parameters.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
+        return top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
+    }
+
     func testBPRGradientMatchesFiniteDifferences() { checkGradient(.bpr) }
     func testMSEGradientMatchesFiniteDifferences() { checkGradient(.mse) }
     func testNonPersonalGradientMatchesFiniteDifferences() { checkGradient(.bpr, personalised: false) }
@@ -148,10 +155,8 @@ final class ModelTests: XCTestCase {
         let otherParity = dot(Array(side.vectors.row(0)[0..<32]), Array(side.vectors.row(3)[0..<32]))
         XCTAssertGreaterThan(dot(dense(0), dense(6)), dot(dense(0), dense(3)))
         XCTAssertGreaterThan(sameParity, otherParity, "projected texts keep which books are alike")
-        let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
-        let top = scorer.topK(readers: parameters.readerVectors, readerBias: parameters.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
-        let matching = top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
-        XCTAssertGreaterThanOrEqual(matching, 14, "top book matches the reader's taste for most readers")
+        XCTAssertGreaterThanOrEqual(
+            readersWhoseTopBookMatchesTheirTaste(parameters, side, catalog), 14, "top book matches the reader's taste for most readers")
     }
 
     func testTrainingIsDeterministicForASeedAndLearnsTheTaste() {
@@ -171,10 +176,8 @@ final class ModelTests: XCTestCase {
 
         // Each reader's best unrated book has their parity.
         let side = first.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
-        let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
-        let top = scorer.topK(readers: first.readerVectors, readerBias: first.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
-        let matching = top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
-        XCTAssertGreaterThanOrEqual(matching, 14, "top book matches the reader's taste for most readers")
+        XCTAssertGreaterThanOrEqual(
+            readersWhoseTopBookMatchesTheirTaste(first, side, catalog), 14, "top book matches the reader's taste for most readers")
     }
 
     func testFoldInOfAnUnseenReaderFollowsTheirRatings() {

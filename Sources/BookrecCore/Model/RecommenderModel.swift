@@ -94,7 +94,7 @@ public struct ModelParameters: Codable, Equatable, Sendable {
         let gaussian = Matrix(
             rows: m, columns: textDimension,
             values: (0..<(m * textDimension)).map { _ in generator.nextGaussian() / Float(m).squareRoot() })
-        textWeights = Matrix(rows: d, columns: textDimension, values: gaussian.values + gaussian.values.map { -$0 })
+        textWeights = Self.signedPair(gaussian)
         textBias = [Float](repeating: 0, count: d)
         coverWeights = Matrix(
             rows: d, columns: coverDimension,
@@ -156,8 +156,12 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     /// Replaces the random projection G in W_t = [G; −G] with `directions` (m × D_t).
     mutating func startTextProjection(_ directions: Matrix) {
         precondition(directions.rows * 2 == textWeights.rows && directions.columns == textWeights.columns)
-        textWeights = Matrix(
-            rows: textWeights.rows, columns: textWeights.columns, values: directions.values + directions.values.map { -$0 })
+        textWeights = Self.signedPair(directions)
+    }
+
+    /// [G; −G]: t′ = ReLU of it keeps both signs of G t.
+    private static func signedPair(_ g: Matrix) -> Matrix {
+        Matrix(rows: 2 * g.rows, columns: g.columns, values: g.values + g.values.map { -$0 })
     }
 }
 
