@@ -43,33 +43,39 @@ public struct CoAttention: Equatable, Sendable {
             fusedCover = cover.map { $0 + meanText }
             return
         }
+        // Every loop below walks rows of the d × d matrices, so that it reads memory in order and
+        // vectorises; at d = 512 these O(d²) passes are most of a training step's cost.
         var textToCover = [Float](repeating: 0, count: d * d)
         var coverToText = [Float](repeating: 0, count: d * d)
+        var fusedText = text
+        var fusedCover = cover
         textToCover.withUnsafeMutableBufferPointer { a in
             coverToText.withUnsafeMutableBufferPointer { b in
                 for i in 0..<d {
-                    for j in 0..<d {
-                        a[i * d + j] = text[i] * cover[j]
-                        b[j * d + i] = text[i] * cover[j]
+                    let row = a.baseAddress! + i * d
+                    for j in 0..<d { row[j] = text[i] * cover[j] }
+                    softmax(row, count: d)
+                }
+                for j in 0..<d {
+                    let row = b.baseAddress! + j * d
+                    for i in 0..<d { row[i] = text[i] * cover[j] }
+                    softmax(row, count: d)
+                }
+                // t_fused_j += Σ_i A_v2t[j][i] v′_i; v_fused_j += Σ_i A_t2v[i][j] t′_i.
+                for j in 0..<d {
+                    let row = b.baseAddress! + j * d
+                    var attended: Float = 0
+                    for i in 0..<d { attended += row[i] * cover[i] }
+                    fusedText[j] += attended
+                }
+                fusedCover.withUnsafeMutableBufferPointer { out in
+                    for i in 0..<d {
+                        let row = a.baseAddress! + i * d
+                        let weight = text[i]
+                        for j in 0..<d { out[j] += row[j] * weight }
                     }
                 }
-                for row in 0..<d {
-                    softmax(a.baseAddress! + row * d, count: d)
-                    softmax(b.baseAddress! + row * d, count: d)
-                }
             }
-        }
-        var fusedText = text
-        var fusedCover = cover
-        for j in 0..<d {
-            var attendedCover: Float = 0
-            var attendedText: Float = 0
-            for i in 0..<d {
-                attendedCover += coverToText[j * d + i] * cover[i]
-                attendedText += textToCover[i * d + j] * text[i]
-            }
-            fusedText[j] += attendedCover
-            fusedCover[j] += attendedText
         }
         attention = (textToCover, coverToText)
         self.fusedText = fusedText
@@ -82,42 +88,47 @@ public struct CoAttention: Equatable, Sendable {
     /// Gradients with respect to t′ and v′, given gradients with respect to t_fused and v_fused.
     public func backward(fusedTextGradient gT: [Float], fusedCoverGradient gV: [Float]) -> (text: [Float], cover: [Float]) {
         if isUniform { return uniformBackward(fusedTextGradient: gT, fusedCoverGradient: gV) }
-        let textToCover = attention.textToCover, coverToText = attention.coverToText
         let d = dimension
-        // The residual connections pass the gradients straight through.
+        // The residual connections pass the gradients straight through. dL/dS[i][j] is used as
+        // soon as it is known and never stored: S = t′v′ᵀ sends it to t′_i (times v′_j) and to v′_j
+        // (times t′_i).
         var gradText = gT
         var gradCover = gV
-        var gradScores = [Float](repeating: 0, count: d * d)  // dL/dS[i][j]
-        // t_fused_j = t′_j + Σ_i A_v2t[j][i] v′_i
-        for j in 0..<d {
-            var weighted: Float = 0
-            for i in 0..<d {
-                let gradAttention = gT[j] * cover[i]
-                weighted += coverToText[j * d + i] * gradAttention
-                gradCover[i] += gT[j] * coverToText[j * d + i]
-            }
-            for i in 0..<d {
-                let a = coverToText[j * d + i]
-                gradScores[i * d + j] += a * (gT[j] * cover[i] - weighted)
-            }
-        }
-        // v_fused_j = v′_j + Σ_i A_t2v[i][j] t′_i
-        for i in 0..<d {
-            var weighted: Float = 0
-            for j in 0..<d {
-                weighted += textToCover[i * d + j] * gV[j] * text[i]
-                gradText[i] += gV[j] * textToCover[i * d + j]
-            }
-            for j in 0..<d {
-                let a = textToCover[i * d + j]
-                gradScores[i * d + j] += a * (gV[j] * text[i] - weighted)
-            }
-        }
-        // S[i][j] = t′_i v′_j
-        for i in 0..<d {
-            for j in 0..<d {
-                gradText[i] += gradScores[i * d + j] * cover[j]
-                gradCover[j] += gradScores[i * d + j] * text[i]
+        attention.coverToText.withUnsafeBufferPointer { b in
+            attention.textToCover.withUnsafeBufferPointer { a in
+                gradText.withUnsafeMutableBufferPointer { gradText in
+                    gradCover.withUnsafeMutableBufferPointer { gradCover in
+                        // t_fused_j = t′_j + Σ_i A_v2t[j][i] v′_i
+                        for j in 0..<d {
+                            let row = b.baseAddress! + j * d
+                            var attended: Float = 0
+                            for i in 0..<d { attended += row[i] * cover[i] }
+                            let weighted = gT[j] * attended
+                            var toCover: Float = 0
+                            for i in 0..<d {
+                                gradCover[i] += gT[j] * row[i]
+                                let gradScore = row[i] * (gT[j] * cover[i] - weighted)  // dL/dS[i][j]
+                                gradText[i] += gradScore * cover[j]
+                                toCover += gradScore * text[i]
+                            }
+                            gradCover[j] += toCover
+                        }
+                        // v_fused_j = v′_j + Σ_i A_t2v[i][j] t′_i
+                        for i in 0..<d {
+                            let row = a.baseAddress! + i * d
+                            var attended: Float = 0
+                            for j in 0..<d { attended += row[j] * gV[j] }
+                            let weighted = attended * text[i]
+                            var toText = attended
+                            for j in 0..<d {
+                                let gradScore = row[j] * (gV[j] * text[i] - weighted)  // dL/dS[i][j]
+                                toText += gradScore * cover[j]
+                                gradCover[j] += gradScore * text[i]
+                            }
+                            gradText[i] += toText
+                        }
+                    }
+                }
             }
         }
         return (gradText, gradCover)

@@ -18,10 +18,10 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 /// Everything that shapes a model and its training; stored with each generation.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// d: width of t′ and v′.
-    public var fusedDimension = 256
+    public var fusedDimension = 512
     /// k: width of reader and item vectors; the first d/2 are content factors (see
     /// ModelParameters.init), the rest collaborative.
-    public var factors = 512
+    public var factors = 640
     public var objective = Objective.bpr
     public var modalities = Modalities.both
     /// false fixes every p_u at 0: the seed's non-personal ranking.
@@ -46,7 +46,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
     /// Norm of a reader's content factors at the start of training (their profile's direction).
-    public var profileScale: Float = 5
+    public var profileScale: Float = 10
     /// Norm of a reader's collaborative factors at the start of training.
     public var collaborativeScale: Float = 5
     public var seed: UInt64 = 42
