@@ -46,7 +46,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
     /// Norm of a reader's content factors at the start of training (their profile's direction).
-    public var profileScale: Float = 10
+    public var profileScale: Float = 20
     /// Norm of a reader's collaborative factors at the start of training.
     public var collaborativeScale: Float = 5
     public var seed: UInt64 = 42
