@@ -26,11 +26,9 @@ extension GenerationRunner {
         guard !newBooks.isEmpty else { return IncrementalOutcome(activeGenerationID: parent, count: 0, timings: timings) }
         let ids = newBooks.map(\.id)
         let generationID = try resumeOrDerive(.addBooks, parent: parent, ids: ids, idsBlob: ModelBlob.addedBooks, rescoredReaders: nil)
-        let publisher = try makePublisher()
-        defer { publisher.close() }
 
         var phaseStart = Date()
-        try runPhase(.encode, generationID: generationID, ids: ids, shardSize: configuration.encodeShardSize, publisher: publisher)
+        try runPhase(.encode, generationID: generationID, ids: ids, shardSize: configuration.encodeShardSize)
         timings.encode = Date().timeIntervalSince(phaseStart)
 
         phaseStart = Date()
@@ -41,7 +39,7 @@ extension GenerationRunner {
 
         phaseStart = Date()
         let readers = try store.readerIDs(generationID: generationID)
-        try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize, publisher: publisher)
+        try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize)
         timings.score = Date().timeIntervalSince(phaseStart)
 
         try store.activate(generationID)
@@ -67,9 +65,7 @@ extension GenerationRunner {
         timings.train = Date().timeIntervalSince(phaseStart)
 
         phaseStart = Date()
-        let publisher = try makePublisher()
-        defer { publisher.close() }
-        try runPhase(.score, generationID: generationID, ids: changed, shardSize: configuration.scoreShardSize, publisher: publisher)
+        try runPhase(.score, generationID: generationID, ids: changed, shardSize: configuration.scoreShardSize)
         timings.score = Date().timeIntervalSince(phaseStart)
 
         try store.activate(generationID)

@@ -50,11 +50,9 @@ public final class GenerationRunner {
         let catalog = try store.loadCatalog()
         guard !catalog.books.isEmpty else { throw RunFailure(description: "the store \(store.path) has no books; run `bookrec-coordinator import` first") }
         let generationID = try resumeOrCreateGeneration(books: catalog.books)
-        let publisher = try makePublisher()
-        defer { publisher.close() }
 
         var phaseStart = Date()
-        try runPhase(.encode, generationID: generationID, ids: catalog.books.map(\.id), shardSize: configuration.encodeShardSize, publisher: publisher)
+        try runPhase(.encode, generationID: generationID, ids: catalog.books.map(\.id), shardSize: configuration.encodeShardSize)
         timings.encode = Date().timeIntervalSince(phaseStart)
 
         phaseStart = Date()
@@ -69,7 +67,7 @@ public final class GenerationRunner {
 
         phaseStart = Date()
         let readers = Array(Set(catalog.ratings.map(\.user))).sorted()
-        try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize, publisher: publisher)
+        try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize)
         timings.score = Date().timeIntervalSince(phaseStart)
 
         try store.activate(generationID)
@@ -103,7 +101,13 @@ public final class GenerationRunner {
     }
 
     /// Publishes every shard of a phase that is not done and waits until all are.
-    func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int, publisher: Publisher) throws {
+    ///
+    /// Each phase has its own connection: between phases the coordinator trains for minutes
+    /// without a library call, so rabbitmq-c would send no heartbeat and the broker would close
+    /// a connection kept open across them.
+    func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int) throws {
+        let publisher = try makePublisher()
+        defer { publisher.close() }
         try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
         let planned = try store.shards(generationID: generationID, kind: kind)
         let pending = planned.filter { $0.state != .done }

@@ -17,7 +17,7 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 
 /// Everything that shapes a model and its training; stored with each generation.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
-    /// d: width of t′ and v′.
+    /// d: width of t′ and v′. Its half, the content factors, is what places a new book.
     public var fusedDimension = 512
     /// k: width of reader and item vectors; the first d/2 are content factors (see
     /// ModelParameters.init), the rest collaborative.
@@ -46,6 +46,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
     /// Norm of a reader's content factors at the start of training (their profile's direction).
+    /// Readers' vectors move little in training, so this and `collaborativeScale` set how much a
+    /// reader's content weighs against co-rating; 20 against 5 was best on validation
+    /// (docs/EVALUATION.md).
     public var profileScale: Float = 20
     /// Norm of a reader's collaborative factors at the start of training.
     public var collaborativeScale: Float = 5
