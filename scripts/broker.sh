@@ -36,7 +36,7 @@ start)
     "$bin/rabbitmq-server" -detached >"$base/start.log" 2>&1
     if ! timeout 60 "$bin/rabbitmqctl" -n "$node" -q wait "$RABBITMQ_PID_FILE" >/dev/null 2>&1; then
         echo "broker failed to start; see $RABBITMQ_LOG_BASE" >&2
-        tail -20 "$RABBITMQ_LOG_BASE"/*.log >&2 || true
+        tail -n 20 "$RABBITMQ_LOG_BASE"/*.log >&2 || true
         exit 1
     fi
     echo "broker $node running on 127.0.0.1:$port"
