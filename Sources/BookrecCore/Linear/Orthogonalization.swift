@@ -26,7 +26,7 @@ func orthonormalColumns(_ m: Matrix) -> Matrix {
             for blockStart in stride(from: 0, to: r, by: blockSize) {
                 let width = min(blockSize, r - blockStart)
                 let block = before + blockStart * n
-                for _ in 0..<(blockStart > 0 ? 2 : 0) {
+                for _ in 0..<2 where blockStart > 0 {
                     // overlap = earlier · blockᵀ (blockStart × width); block −= overlapᵀ · earlier.
                     cblas_dgemm(
                         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockStart), Int32(width), Int32(n),
