@@ -16,7 +16,8 @@ let package = Package(
     ],
     targets: [
         // C libraries from Debian.
-        .systemLibrary(name: "COpenBLAS", path: "Sources/C/COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS (libopenblas0), loaded at first use with kernels chosen from the CPU's features.
+        .target(name: "COpenBLAS", path: "Sources/C/COpenBLAS", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "CImageCodec", path: "Sources/C/CImageCodec",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),

@@ -8,8 +8,6 @@ swift build -c release --product bookrec-query >/dev/null
 bin="$(swift build -c release --show-bin-path)"
 
 mkdir -p .run
-# OpenBLAS 0.3.21 falls back to generic kernels on CPUs it does not know; AVX-512 ones run SkylakeX's.
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]] && grep -q avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; fi
 export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
 export BOOKREC_AMQP_URL="${BOOKREC_AMQP_URL:-amqp://guest:guest@127.0.0.1:$BOOKREC_BROKER_PORT/}"
 workers=()

@@ -288,8 +288,8 @@ private struct PointwiseConvolution: Sendable {
 
     func apply(_ input: UnsafePointer<Float>, positions: Int, output: UnsafeMutablePointer<Float>, then epilogue: Epilogue) {
         weights.withUnsafeBufferPointer { weights in
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(positions), Int32(outputChannels), Int32(inputChannels),
+            blas_sgemm(
+                BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, Int32(positions), Int32(outputChannels), Int32(inputChannels),
                 1, input, Int32(inputChannels), weights.baseAddress, Int32(inputChannels), 0, output, Int32(outputChannels))
         }
         bias.withUnsafeBufferPointer { bias in
@@ -473,8 +473,8 @@ private struct DenseConvolution: Sendable {
         }
         let outputChannels = weights.rows
         weights.values.withUnsafeBufferPointer { weights in
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(positions), Int32(outputChannels), Int32(self.weights.columns),
+            blas_sgemm(
+                BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, Int32(positions), Int32(outputChannels), Int32(self.weights.columns),
                 1, columns, Int32(self.weights.columns), weights.baseAddress, Int32(self.weights.columns), 0, output, Int32(outputChannels))
         }
         bias.withUnsafeBufferPointer { bias in

@@ -172,12 +172,12 @@ public struct MiniLMModel: Sendable {
                             let queries = qkv.baseAddress! + first * stride + head * headSize
                             let keys = queries + h
                             let values = queries + 2 * h
-                            cblas_sgemm(
-                                CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(headSize),
+                            blas_sgemm(
+                                BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, n, n, Int32(headSize),
                                 scale, queries, Int32(stride), keys, Int32(stride), 0, s, n)
                             softmaxRows(s, count: length)
-                            cblas_sgemm(
-                                CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(headSize), n,
+                            blas_sgemm(
+                                BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_NO_TRANS, n, Int32(headSize), n,
                                 1, s, n, values, Int32(stride), 0,
                                 context.baseAddress! + first * h + head * headSize, Int32(h))
                         }

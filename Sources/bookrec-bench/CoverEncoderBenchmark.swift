@@ -32,13 +32,7 @@ struct CoverEncoderBenchmark: ParsableCommand {
         let encoder = try EfficientNetEncoder(weights: Data(contentsOf: URL(fileURLWithPath: weights)), chunkSize: batch)
         print(String(format: "model loaded in %.2f s", Date().timeIntervalSince(loadStart)))
 
-        let coreName = String(cString: openblas_get_corename())
-        setBLASThreads(1)
-        let peak = measureSgemmPeak()
-        print(String(format: "single-thread sgemm 1024³: %.1f GFLOP/s (OpenBLAS core %@)", peak, coreName))
-        if coreName == "Prescott" {
-            print("  OpenBLAS fell back to its SSE3 kernels; on an AVX-512 CPU it does not know, set OPENBLAS_CORETYPE=SkylakeX")
-        }
+        let peak = sgemmPeakGFLOPS(seconds: seconds)
 
         let files = try coverFiles()
         let images = try files.map { try ImageDecoder().decode(contentsOf: $0) }
@@ -108,9 +102,6 @@ struct CoverEncoderBenchmark: ParsableCommand {
         try medianSeconds(minimumRounds: 3, seconds: seconds, body)
     }
 
-    private func measureSgemmPeak() -> Double {
-        sgemmPeakGFLOPS(seconds: seconds)
-    }
 }
 
 /// The first error thrown on any of the worker threads.

@@ -35,7 +35,6 @@ struct ScoringBenchmark: ParsableCommand {
         let logitsTime = best(of: 3) { _ = scorer.logits(readers: readerMatrix, readerBias: bias) }
         let fullTime = best(of: 3) { _ = scorer.topK(readers: readerMatrix, readerBias: bias, excluded: excluded, k: topK) }
 
-        print("sgemm peak (1024³, 1 thread): \(format(peakRate / 1e9)) GFLOP/s")
         print("bare sgemm \(readers)×\(factors) · \(factors)×\(books): \(format(flops / sgemm / 1e9)) GFLOP/s = \(format(flops / sgemm / peakRate)) of peak")
         print("scorer logits (blocked, + book term): \(format(flops / logitsTime / 1e9)) GFLOP/s = \(format(sgemm / logitsTime)) of bare sgemm, \(format(flops / logitsTime / peakRate)) of peak")
         print("scorer logits + top-\(topK): \(format(Double(readers) / fullTime)) readers/s; \(format(sgemm / fullTime)) of bare sgemm time")

@@ -41,12 +41,7 @@ struct TextEncoderBenchmark: ParsableCommand {
         print(String(format: "model loaded in %.2f s", Date().timeIntervalSince(loadStart)))
 
         let bookTexts = try Self.bookTexts(URL(fileURLWithPath: books))
-        setBLASThreads(1)
-        let peak = measureSgemmPeak()
-        // OpenBLAS picks its kernels from the CPU model at load time and falls back to generic SSE3
-        // ones ("Prescott") on CPUs newer than it knows; OPENBLAS_CORETYPE overrides that.
-        print("OpenBLAS kernels: \(String(cString: openblas_get_corename()))")
-        print(String(format: "single-thread sgemm 1024³: %.1f GFLOP/s", peak))
+        let peak = sgemmPeakGFLOPS(seconds: seconds)
         print("")
         print("workload                  threads  texts/s   ms/text   GFLOP/s  of peak")
 
@@ -90,9 +85,6 @@ struct TextEncoderBenchmark: ParsableCommand {
         try medianSeconds(minimumRounds: 5, seconds: seconds, body)
     }
 
-    private func measureSgemmPeak() -> Double {
-        sgemmPeakGFLOPS(seconds: seconds)
-    }
 
     private static func bookTexts(_ url: URL) throws -> [String] {
         struct Books: Decodable {

@@ -16,7 +16,7 @@ struct TrainingBenchmark: ParsableCommand {
     @Option(help: "Width d of t′ and v′.") var fusedDimension = ModelConfiguration().fusedDimension
 
     func run() throws {
-        setBLASThreads(1)
+        _ = sgemmPeakGFLOPS(seconds: 1)
         var generator = SeededGenerator(seed: 5)
         var text = Matrix(rows: books, columns: 2048)
         var cover = Matrix(rows: books, columns: GridCoverEncoder().dimension)

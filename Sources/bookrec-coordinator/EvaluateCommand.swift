@@ -83,6 +83,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("coordinator: \(BLASKernels.current)")
         let catalog = GoodbooksLoader(directory: URL(fileURLWithPath: data)).load()
         if !catalog.problems.isEmpty {
             printError("\(catalog.problems.count) rows or files skipped:")

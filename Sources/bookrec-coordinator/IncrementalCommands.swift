@@ -33,6 +33,7 @@ struct AddBooksCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("coordinator: \(BLASKernels.current)")
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
             var additions = NewBooksParser().parse(file: URL(fileURLWithPath: file))
@@ -70,6 +71,7 @@ struct AddRatingsCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("coordinator: \(BLASKernels.current)")
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
             let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())

@@ -53,6 +53,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("coordinator: \(BLASKernels.current)")
         try withCoordinatorLock(storePath: storeOptions.path) {
             var configuration = RunConfiguration()
             configuration.textEncoder = textEncoder

@@ -43,6 +43,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("worker: \(BLASKernels.current)")
         let vectors: Matrix
         if let image {
             let pixels = try ImageDecoder().decode(contentsOf: URL(fileURLWithPath: image))

@@ -47,6 +47,7 @@ struct ConsumeCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreads(1)
+        printError("worker: \(BLASKernels.current)")
         let stop = StopSignal()
         stop.installHandlers { signal in printError("worker: received signal \(signal), finishing the job in hand") }
         var options = Worker.Options()

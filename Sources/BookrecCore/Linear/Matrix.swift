@@ -50,7 +50,8 @@ public struct Matrix: Codable, Equatable, Sendable {
     }
 }
 
-/// C = alpha · op(A) · op(B) + beta · C through OpenBLAS. The only place bookrec calls sgemm.
+/// C = alpha · op(A) · op(B) + beta · C through OpenBLAS: the matrix product of the model and the
+/// scorer (the encoders call `blas_sgemm` on their own buffers).
 public func gemm(
     _ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
     alpha: Float = 1, beta: Float = 0, into c: inout Matrix
@@ -68,8 +69,8 @@ public func gemm(
     a.values.withUnsafeBufferPointer { pa in
         b.values.withUnsafeBufferPointer { pb in
             c.values.withUnsafeMutableBufferPointer { pc in
-                cblas_sgemm(
-                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                blas_sgemm(
+                    BLAS_ROW_MAJOR, transposeA ? BLAS_TRANS : BLAS_NO_TRANS, transposeB ? BLAS_TRANS : BLAS_NO_TRANS,
                     Int32(m), Int32(n), Int32(k), alpha, pa.baseAddress, Int32(a.columns),
                     pb.baseAddress, Int32(b.columns), beta, pc.baseAddress, Int32(n))
             }
@@ -86,5 +87,5 @@ public func multiply(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transpo
 
 /// Sets OpenBLAS's thread count; bookrec parallelises across processes and jobs, so it defaults to 1.
 public func setBLASThreads(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
+    blas_set_threads(Int32(max(1, count)))
 }

@@ -28,11 +28,11 @@ func orthonormalColumns(_ m: Matrix) -> Matrix {
                 let block = before + blockStart * n
                 for _ in 0..<2 where blockStart > 0 {
                     // overlap = earlier · blockᵀ (blockStart × width); block −= overlapᵀ · earlier.
-                    cblas_dgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(blockStart), Int32(width), Int32(n),
+                    blas_dgemm(
+                        BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, Int32(blockStart), Int32(width), Int32(n),
                         1, before, Int32(n), block, Int32(n), 0, overlap, Int32(width))
-                    cblas_dgemm(
-                        CblasRowMajor, CblasTrans, CblasNoTrans, Int32(width), Int32(n), Int32(blockStart),
+                    blas_dgemm(
+                        BLAS_ROW_MAJOR, BLAS_TRANS, BLAS_NO_TRANS, Int32(width), Int32(n), Int32(blockStart),
                         -1, overlap, Int32(width), before, Int32(n), 1, block, Int32(n))
                 }
                 for c in 0..<width {
