@@ -135,10 +135,10 @@ public struct Evaluator {
         return metrics.averaged(over: readers.count)
     }
 
-    /// RMSE on the warm test ratings, for rankers that predict ratings.
-    public func rmse(_ ranker: Ranker) -> Double? {
+    /// RMSE on the warm test ratings (or the validation ratings), for rankers that predict ratings.
+    public func rmse(_ ranker: Ranker, onValidation: Bool = false) -> Double? {
         var predictions: [Double] = [], targets: [Double] = []
-        for rating in split.warmTest {
+        for rating in onValidation ? split.validation : split.warmTest {
             guard let reader = data.readerIndex[rating.user], let book = data.bookIndex[rating.book],
                   let prediction = ranker.predictedRating(reader: reader, book: book) else { continue }
             predictions.append(prediction)

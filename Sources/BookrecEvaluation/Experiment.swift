@@ -69,21 +69,30 @@ public struct Experiment {
             log(String(format: "%@: warm NDCG@10 %.4f, cold NDCG@10 %@ (%.0f s)", ranker.name, row.warm?.ndcg10 ?? .nan, row.cold.map { String(format: "%.4f", $0.ndcg10) } ?? "n/a", row.seconds))
             rows.append(row)
         }
-        /// Fits each candidate, keeps the best on validation NDCG@10: warm (a sample of 4,000
-        /// readers) or, for models that place new books, the mean of warm and cold validation.
-        func tuned<R: Ranker>(_ label: String, cold: Bool = false, _ candidates: [(String, () -> R)]) -> R {
+        /// Fits each candidate, keeps the best on validation: NDCG@10 on warm books (a sample of
+        /// 4,000 readers), on cold books (`.cold`), their mean for models that serve both
+        /// (`.warmAndCold`), or the RMSE of the ratings (`.rmse`).
+        func tuned<R: Ranker>(_ label: String, on criterion: ValidationCriterion = .warm, _ candidates: [(String, () throws -> R)]) throws -> R {
             var best: (R, Double, String)?
             for (setting, make) in candidates {
-                let ranker = make()
-                let warmScore = evaluator.warm(ranker, onValidation: true, readerLimit: 4000).ndcg10
-                let coldScore = cold ? evaluator.cold(ranker, onValidation: true).ndcg10 : nil
-                let score = coldScore.map { (warmScore + $0) / 2 } ?? warmScore
-                log(String(format: "  %@ %@: validation NDCG@10 warm %.4f, cold %@", label, setting, warmScore, coldScore.map { String(format: "%.4f", $0) } ?? "n/a"))
+                let ranker = try make()
+                let score: Double
+                switch criterion {
+                case .rmse:
+                    let rmse = evaluator.rmse(ranker, onValidation: true) ?? .infinity
+                    log(String(format: "  %@ %@: validation RMSE %.4f", label, setting, rmse))
+                    score = -rmse
+                default:
+                    let warmScore = criterion == .cold ? nil : evaluator.warm(ranker, onValidation: true, readerLimit: 4000).ndcg10
+                    let coldScore = criterion == .warm ? nil : evaluator.cold(ranker, onValidation: true).ndcg10
+                    log(String(format: "  %@ %@: validation NDCG@10 warm %@, cold %@", label, setting,
+                               warmScore.map { String(format: "%.4f", $0) } ?? "n/a", coldScore.map { String(format: "%.4f", $0) } ?? "n/a"))
+                    score = [warmScore, coldScore].compactMap { $0 }.reduce(0, +) / Double([warmScore, coldScore].compactMap { $0 }.count)
+                }
                 if best == nil || score > best!.1 { best = (ranker, score, setting) }
             }
             if candidates.count > 1 {
-                let criterion = cold ? "the mean of warm and cold validation NDCG@10" : "validation NDCG@10"
-                notes.append("\(label): chose \(best!.2) on \(criterion) (\(String(format: "%.4f", best!.1))) among \(candidates.map(\.0).joined(separator: ", ")).")
+                notes.append("\(label): chose \(best!.2) on \(criterion.description) (\(String(format: "%.4f", abs(best!.1)))) among \(candidates.map(\.0).joined(separator: ", ")).")
             }
             return best!.0
         }
@@ -102,9 +111,43 @@ public struct Experiment {
             start = Date()
             let epochsMF = quick ? 3 : 30
             evaluate(
-                tuned("BPR-MF", [0.002, 0.01].map { regularization in
+                try tuned("BPR-MF", [0.002, 0.01].map { regularization in
                     ("regularization \(regularization)", { BPRMatrixFactorization(data, epochs: epochsMF, regularization: Float(regularization), seed: seed) })
                 }), cold: false, since: start)
+            start = Date()
+            evaluate(
+                try tuned("biased MF", on: .rmse, [0.02, 0.05, 0.1].map { regularization in
+                    ("regularization \(regularization)", { BiasedMFRanker(data, epochs: quick ? 3 : 25, regularization: Float(regularization), seed: seed) })
+                }), cold: false, since: start)
+            start = Date()
+            evaluate(
+                try tuned("RP3beta", [(0.5, 0.2), (0.5, 0.35), (0.8, 0.2), (0.8, 0.35), (0.8, 0.5)].map { alpha, beta in
+                    ("α \(alpha), β \(beta), 200 neighbours", { RP3betaRanker(data, alpha: Float(alpha), beta: Float(beta), neighbourCount: 200) })
+                }), cold: false, since: start)
+            start = Date()
+            let ials = try tuned("iALS", [(0.02, 0.003), (0.05, 0.001), (0.05, 0.003), (0.05, 0.01)].map { weight, regularization in
+                ("512 factors, α₀ \(weight), λ \(regularization)", {
+                    var configuration = ImplicitALSConfiguration()
+                    configuration.factors = quick ? 64 : 512
+                    configuration.epochs = quick ? 2 : 8
+                    configuration.unobservedWeight = Float(weight)
+                    configuration.regularization = Float(regularization)
+                    configuration.seed = seed
+                    return ImplicitALSRanker(data, configuration: configuration)
+                })
+            })
+            evaluate(ials, cold: false, since: start)
+            start = Date()
+            let ease = try tuned("EASE^R", [30, 80, 250, 1000].map { regularization in
+                ("λ \(regularization)", { try EASERanker(data, regularization: Float(regularization)) })
+            })
+            evaluate(ease, cold: false, since: start)
+            start = Date()
+            // The collaborative model that new books' neighbours feed is the best warm one above.
+            evaluate(
+                try tuned("content→collaborative", on: .cold, [5, 10, 20].map { neighbours in
+                    ("\(neighbours) neighbours", { ContentToCollaborativeRanker(data, content: text, collaborative: ease, neighbourCount: neighbours) })
+                }), warm: false, cold: true, since: start)
         }
         do {
             start = Date()
@@ -131,7 +174,7 @@ public struct Experiment {
         // content path what readers share (new books gain) and moves the collaborative part away
         // from item-kNN (warm books may lose): the length of training is chosen on validation.
         let epochChoices = mainModelOnly ? [base.epochs] : Array(Set([max(base.epochs / 2, 1), base.epochs])).sorted()
-        let main = tuned("bookrec", cold: true, epochChoices.map { epochs in
+        let main = try tuned("bookrec", on: .warmAndCold, epochChoices.map { epochs in
             ("\(epochs) epochs", { bookrec("bookrec: fused, personalised (BPR)") { $0.epochs = epochs } })
         })
         base = main.configuration
@@ -154,6 +197,20 @@ public struct Experiment {
         notes.append("Encoders: \(encoders).")
         notes.append(String(format: "Total wall time %.0f s.", Date().timeIntervalSince(started)))
         return Report(rows: rows, notes: notes, warmReaders: evaluator.warmReaderCount, coldReaders: evaluator.coldReaderCount, split: split)
+    }
+}
+
+/// What a hyper-parameter is chosen on.
+enum ValidationCriterion: CustomStringConvertible {
+    case warm, cold, warmAndCold, rmse
+
+    var description: String {
+        switch self {
+        case .warm: return "validation NDCG@10"
+        case .cold: return "cold validation NDCG@10"
+        case .warmAndCold: return "the mean of warm and cold validation NDCG@10"
+        case .rmse: return "validation RMSE"
+        }
     }
 }
 

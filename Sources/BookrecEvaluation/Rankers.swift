@@ -80,51 +80,6 @@ public struct BiasRanker: Ranker {
     }
 }
 
-/// Item-based k nearest neighbours on binary co-rating, cosine similarity.
-public struct ItemKNNRanker: Ranker {
-    public let name = "item-kNN"
-    let neighbours: [[(Int32, Float)]]
-    let booksByReader: [[Int32]]
-    let books: Int
-
-    public init(_ data: IndexedData, neighbourCount: Int = 100) {
-        let ix = data.interactions
-        let n = ix.books
-        var cooccurrence = [Float](repeating: 0, count: n * n)
-        cooccurrence.withUnsafeMutableBufferPointer { counts in
-            for list in ix.booksByReader {
-                for a in list {
-                    let row = Int(a) * n
-                    for b in list where b != a { counts[row + Int(b)] += 1 }
-                }
-            }
-        }
-        let norms = ix.ratingCounts().map { Float($0).squareRoot() }
-        var neighbours = [[(Int32, Float)]](repeating: [], count: n)
-        for a in 0..<n where norms[a] > 0 {
-            var row: [(Int32, Float)] = []
-            for b in 0..<n where cooccurrence[a * n + b] > 0 {
-                row.append((Int32(b), cooccurrence[a * n + b] / (norms[a] * norms[b])))
-            }
-            row.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
-            neighbours[a] = Array(row.prefix(neighbourCount))
-        }
-        self.neighbours = neighbours
-        booksByReader = ix.booksByReader
-        books = n
-    }
-
-    public func scores(readers: [Int]) -> Matrix {
-        var result = Matrix(rows: readers.count, columns: books)
-        for (r, reader) in readers.enumerated() {
-            for a in booksByReader[reader] {
-                for (b, similarity) in neighbours[Int(a)] { result[r, Int(b)] += similarity }
-            }
-        }
-        return result
-    }
-}
-
 /// Matrix factorisation trained with BPR by SGD, with an item bias: the collaborative baseline.
 public struct BPRMatrixFactorization: Ranker {
     public let name = "BPR-MF"

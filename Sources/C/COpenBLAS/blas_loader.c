@@ -14,12 +14,14 @@ typedef void (*dgemm_fn)(blas_order, blas_transpose, blas_transpose, int, int, i
                          double, double *, int);
 typedef void (*set_threads_fn)(int);
 typedef char *(*corename_fn)(void);
+typedef void (*potr_fn)(const char *, const int *, float *, const int *, int *);
 
 static struct {
     sgemm_fn sgemm;
     dgemm_fn dgemm;
     set_threads_fn set_threads;
     corename_fn corename;
+    potr_fn spotrf, spotri;
     blas_kernel_origin origin;
 } openblas;
 
@@ -117,6 +119,8 @@ static void load(void) {
     openblas.dgemm = (dgemm_fn)symbol(library, "cblas_dgemm");
     openblas.set_threads = (set_threads_fn)symbol(library, "openblas_set_num_threads");
     openblas.corename = (corename_fn)symbol(library, "openblas_get_corename");
+    openblas.spotrf = (potr_fn)symbol(library, "spotrf_");
+    openblas.spotri = (potr_fn)symbol(library, "spotri_");
 }
 
 static inline void ensure_loaded(void) { pthread_once(&load_once, load); }
@@ -131,6 +135,20 @@ void blas_dgemm(blas_order order, blas_transpose trans_a, blas_transpose trans_b
                 const double *a, int lda, const double *b, int ldb, double beta, double *c, int ldc) {
     ensure_loaded();
     openblas.dgemm(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+int lapack_spotrf(char uplo, int n, float *a, int lda) {
+    ensure_loaded();
+    int info = 0;
+    openblas.spotrf(&uplo, &n, a, &lda, &info);
+    return info;
+}
+
+int lapack_spotri(char uplo, int n, float *a, int lda) {
+    ensure_loaded();
+    int info = 0;
+    openblas.spotri(&uplo, &n, a, &lda, &info);
+    return info;
 }
 
 void blas_set_threads(int count) {

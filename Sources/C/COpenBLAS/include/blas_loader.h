@@ -30,6 +30,12 @@ void blas_dgemm(blas_order order, blas_transpose trans_a, blas_transpose trans_b
                 const double *a, int lda, const double *b, int ldb, double beta, double *c, int ldc);
 void blas_set_threads(int count);
 
+/// LAPACK's Cholesky factor (spotrf) and the inverse from it (spotri) of a symmetric positive
+/// definite n × n matrix, in place, on the triangle `uplo` of column-major storage ('L' or 'U');
+/// the other triangle is left as it was. Return LAPACK's info: 0 on success.
+int lapack_spotrf(char uplo, int n, float *a, int lda);
+int lapack_spotri(char uplo, int n, float *a, int lda);
+
 /// The kernel set OpenBLAS runs (its own name, e.g. "Haswell", "SkylakeX", "Zen").
 const char *blas_kernel_name(void);
 blas_kernel_origin blas_kernel_origin_of_choice(void);

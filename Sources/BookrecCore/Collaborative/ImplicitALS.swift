@@ -1,0 +1,166 @@
+import Foundation
+
+/// Implicit-feedback alternating least squares (Hu, Koren & Volinsky 2008) in the form and with the
+/// regularisation of Rendle et al. 2021 ("Revisiting the performance of iALS on item
+/// recommendation benchmarks"):
+///
+///   L = Σ_{(u,i) rated} (w_u·h_i − 1)² + α₀ Σ_u Σ_i (w_u·h_i)²
+///       + λ Σ_u (|I_u| + α₀|I|)^ν ‖w_u‖² + λ Σ_i (|U_i| + α₀|U|)^ν ‖h_i‖²
+///
+/// Each half-step fixes one side and solves every row of the other on its own:
+/// (Σ_{i∈I_u} h_i h_iᵀ + α₀ HᵀH + λ_u I) w_u = Σ_{i∈I_u} h_i, by a few steps of conjugate gradients
+/// started from the row's current value (as the `implicit` library does), in blocks of rows whose
+/// α₀ HᵀH products are one sgemm.
+public struct ImplicitALSConfiguration: Sendable, Equatable, Codable {
+    public var factors = 128
+    /// α₀: the weight of every unobserved reader–book pair.
+    public var unobservedWeight: Float = 0.05
+    /// λ.
+    public var regularization: Float = 0.01
+    /// ν: how the regularisation of a row grows with its number of ratings.
+    public var regularizationExponent: Float = 1
+    public var epochs = 12
+    public var conjugateGradientSteps = 3
+    /// Standard deviation of the start, divided by √factors.
+    public var initialScale: Float = 0.1
+    public var seed: UInt64 = 1
+
+    public init() {}
+}
+
+public struct ImplicitALS: Sendable {
+    public let configuration: ImplicitALSConfiguration
+    /// readers × factors and books × factors; a reader's score of a book is the dot product.
+    public private(set) var readerFactors: Matrix
+    public private(set) var bookFactors: Matrix
+
+    /// Rows solved together: one sgemm of this many rows by the Gram matrix per CG step.
+    public static let blockRows = 256
+
+    public init(interactions: Interactions, configuration: ImplicitALSConfiguration, log: (Int) -> Void = { _ in }) {
+        self.configuration = configuration
+        var generator = SeededGenerator(seed: configuration.seed)
+        let k = configuration.factors
+        let scale = configuration.initialScale / Float(k).squareRoot()
+        func start(_ rows: Int) -> Matrix {
+            Matrix(rows: rows, columns: k, values: (0..<(rows * k)).map { _ in generator.nextGaussian() * scale })
+        }
+        readerFactors = start(interactions.readers)
+        bookFactors = start(interactions.books)
+        var readersByBook = [[Int32]](repeating: [], count: interactions.books)
+        for (reader, books) in interactions.booksByReader.enumerated() {
+            for book in books { readersByBook[Int(book)].append(Int32(reader)) }
+        }
+        for epoch in 0..<configuration.epochs {
+            readerFactors = Self.solve(
+                rows: 0..<interactions.readers, current: readerFactors, rated: interactions.booksByReader,
+                fixed: bookFactors, configuration: configuration)
+            bookFactors = Self.solve(
+                rows: 0..<interactions.books, current: bookFactors, rated: readersByBook,
+                fixed: readerFactors, configuration: configuration)
+            log(epoch + 1)
+        }
+    }
+
+    /// One half-step for the rows `rows` of one side: `current` holds their present values
+    /// (rows.count × factors), `rated[row]` the other side's rows each one rated, `fixed` the whole
+    /// other side. Returns the new values of those rows. Rows are solved on their own, so any
+    /// partition of the rows into calls gives the same values.
+    public static func solve(rows: Range<Int>, current: Matrix, rated: [[Int32]], fixed: Matrix,
+                             configuration: ImplicitALSConfiguration) -> Matrix {
+        precondition(current.rows == rows.count && current.columns == fixed.columns)
+        let k = fixed.columns
+        let weight = configuration.unobservedWeight
+        var gram = multiply(fixed, transposeA: true, fixed)
+        for i in gram.values.indices { gram.values[i] *= weight }
+        let otherCount = Float(fixed.rows)
+        var result = current
+        for blockStart in stride(from: 0, to: rows.count, by: blockRows) {
+            let count = min(blockRows, rows.count - blockStart)
+            let lists = (0..<count).map { rated[rows.lowerBound + blockStart + $0] }
+            let ridge = lists.map { configuration.regularization * pow(Float($0.count) + weight * otherCount, configuration.regularizationExponent) }
+            var x = Matrix(rows: count, columns: k, values: Array(result.values[(blockStart * k)..<((blockStart + count) * k)]))
+            conjugateGradient(x: &x, lists: lists, ridge: ridge, gram: gram, fixed: fixed, steps: configuration.conjugateGradientSteps)
+            result.values.replaceSubrange((blockStart * k)..<((blockStart + count) * k), with: x.values)
+        }
+        return result
+    }
+
+    /// out = A·m for each row u of m: Σ_{i∈lists[u]} h_i (h_i·m_u) + (α₀HᵀH) m_u + ridge_u m_u.
+    private static func apply(_ m: Matrix, lists: [[Int32]], ridge: [Float], gram: Matrix, fixed: Matrix) -> Matrix {
+        let k = m.columns
+        var out = multiply(m, gram)
+        out.values.withUnsafeMutableBufferPointer { out in
+            m.values.withUnsafeBufferPointer { m in
+                fixed.values.withUnsafeBufferPointer { h in
+                    for (u, list) in lists.enumerated() {
+                        let row = m.baseAddress! + u * k, target = out.baseAddress! + u * k
+                        for f in 0..<k { target[f] += ridge[u] * row[f] }
+                        for i in list {
+                            let factors = h.baseAddress! + Int(i) * k
+                            var dot: Float = 0
+                            for f in 0..<k { dot += factors[f] * row[f] }
+                            for f in 0..<k { target[f] += dot * factors[f] }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func conjugateGradient(x: inout Matrix, lists: [[Int32]], ridge: [Float], gram: Matrix, fixed: Matrix, steps: Int) {
+        let k = x.columns, rows = x.rows
+        // r = b − A x with b_u = Σ_{i∈lists[u]} h_i; p = r.
+        var r = apply(x, lists: lists, ridge: ridge, gram: gram, fixed: fixed)
+        r.values.withUnsafeMutableBufferPointer { r in
+            fixed.values.withUnsafeBufferPointer { h in
+                for u in 0..<rows {
+                    let target = r.baseAddress! + u * k
+                    for f in 0..<k { target[f] = -target[f] }
+                    for i in lists[u] {
+                        let factors = h.baseAddress! + Int(i) * k
+                        for f in 0..<k { target[f] += factors[f] }
+                    }
+                }
+            }
+        }
+        var p = r
+        var residual = (0..<rows).map { u in dot(r, u, r, u) }
+        for _ in 0..<steps {
+            let ap = apply(p, lists: lists, ridge: ridge, gram: gram, fixed: fixed)
+            x.values.withUnsafeMutableBufferPointer { x in
+                r.values.withUnsafeMutableBufferPointer { r in
+                    p.values.withUnsafeMutableBufferPointer { p in
+                        ap.values.withUnsafeBufferPointer { ap in
+                            for u in 0..<rows where residual[u] > 0 {
+                                let xu = x.baseAddress! + u * k, ru = r.baseAddress! + u * k
+                                let pu = p.baseAddress! + u * k, apu = ap.baseAddress! + u * k
+                                var curvature: Float = 0
+                                for f in 0..<k { curvature += pu[f] * apu[f] }
+                                guard curvature > 0 else { continue }
+                                let alpha = residual[u] / curvature
+                                var next: Float = 0
+                                for f in 0..<k {
+                                    xu[f] += alpha * pu[f]
+                                    ru[f] -= alpha * apu[f]
+                                    next += ru[f] * ru[f]
+                                }
+                                let beta = next / residual[u]
+                                for f in 0..<k { pu[f] = ru[f] + beta * pu[f] }
+                                residual[u] = next
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func dot(_ a: Matrix, _ ra: Int, _ b: Matrix, _ rb: Int) -> Float {
+        let k = a.columns
+        var sum: Float = 0
+        for f in 0..<k { sum += a.values[ra * k + f] * b.values[rb * k + f] }
+        return sum
+    }
+}
