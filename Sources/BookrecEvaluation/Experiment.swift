@@ -66,7 +66,7 @@ public struct Experiment {
             if cold { row.cold = evaluator.cold(ranker, readerLimit: testReaderLimit) }
             row.rmse = evaluator.rmse(ranker)
             row.seconds = Date().timeIntervalSince(start)
-            log(String(format: "%@: warm NDCG@10 %.4f, cold NDCG@10 %@ (%.0f s)", ranker.name, row.warm?.ndcg10 ?? .nan, row.cold.map { String(format: "%.4f", $0.ndcg10) } ?? "n/a", row.seconds))
+            log(String(format: "%@: warm NDCG@10 %@, cold NDCG@10 %@ (%.0f s)", ranker.name, row.warm.map { String(format: "%.4f", $0.ndcg10) } ?? "n/a", row.cold.map { String(format: "%.4f", $0.ndcg10) } ?? "n/a", row.seconds))
             rows.append(row)
         }
         /// Fits each candidate, keeps the best on validation: NDCG@10 on warm books (a sample of

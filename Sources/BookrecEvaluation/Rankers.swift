@@ -41,42 +41,21 @@ public struct RandomRanker: Ranker {
     }
 }
 
-/// r ≈ μ + b_u + b_i, fitted by alternating regularised means; ranks by b_i.
+/// The bias model (`RatingBiases`); ranks by b_b.
 public struct BiasRanker: Ranker {
     public let name = "bias model"
-    let mean: Float
-    let readerBias: [Float]
-    let bookBias: [Float]
+    let biases: RatingBiases
 
-    public init(_ data: IndexedData, regularization: Float = 5, iterations: Int = 10) {
-        let ix = data.interactions
-        mean = ix.rating.reduce(0, +) / Float(max(ix.count, 1))
-        var readerBias = [Float](repeating: 0, count: ix.readers)
-        var bookBias = [Float](repeating: 0, count: ix.books)
-        for _ in 0..<iterations {
-            var sums = [Float](repeating: 0, count: ix.books), counts = [Float](repeating: 0, count: ix.books)
-            for i in 0..<ix.count {
-                sums[Int(ix.book[i])] += ix.rating[i] - mean - readerBias[Int(ix.reader[i])]
-                counts[Int(ix.book[i])] += 1
-            }
-            for b in 0..<ix.books { bookBias[b] = sums[b] / (counts[b] + regularization) }
-            var readerSums = [Float](repeating: 0, count: ix.readers), readerCounts = [Float](repeating: 0, count: ix.readers)
-            for i in 0..<ix.count {
-                readerSums[Int(ix.reader[i])] += ix.rating[i] - mean - bookBias[Int(ix.book[i])]
-                readerCounts[Int(ix.reader[i])] += 1
-            }
-            for u in 0..<ix.readers { readerBias[u] = readerSums[u] / (readerCounts[u] + regularization) }
-        }
-        self.readerBias = readerBias
-        self.bookBias = bookBias
+    public init(_ data: IndexedData) {
+        biases = RatingBiases(data.interactions)
     }
 
     public func scores(readers: [Int]) -> Matrix {
-        Matrix(rows: readers.count, columns: bookBias.count, values: Array(Array(repeating: bookBias, count: readers.count).joined()))
+        Matrix(rows: readers.count, columns: biases.book.count, values: Array(Array(repeating: biases.book, count: readers.count).joined()))
     }
 
     public func predictedRating(reader: Int, book: Int) -> Double? {
-        Double(min(max(mean + readerBias[reader] + bookBias[book], 1), 5))
+        Double(biases.predictedRating(reader: reader, book: book))
     }
 }
 

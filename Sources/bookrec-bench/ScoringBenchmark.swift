@@ -11,7 +11,7 @@ struct ScoringBenchmark: ParsableCommand {
 
     @Option(help: "Readers scored.") var readers = 8192
     @Option(help: "Books in the catalog.") var books = 10_000
-    @Option(help: "Factors k.") var factors = 32
+    @Option(help: "Factors k (default: the model's).") var factors = ModelConfiguration().factors
     @Option(help: "Books kept per reader.") var topK = 50
 
     func run() throws {
@@ -37,7 +37,7 @@ struct ScoringBenchmark: ParsableCommand {
 
         print("bare sgemm \(readers)×\(factors) · \(factors)×\(books): \(format(flops / sgemm / 1e9)) GFLOP/s = \(format(flops / sgemm / peakRate)) of peak")
         print("scorer logits (blocked, + book term): \(format(flops / logitsTime / 1e9)) GFLOP/s = \(format(sgemm / logitsTime)) of bare sgemm, \(format(flops / logitsTime / peakRate)) of peak")
-        print("scorer logits + top-\(topK): \(format(Double(readers) / fullTime)) readers/s; \(format(sgemm / fullTime)) of bare sgemm time")
+        print("scorer logits + top-\(topK): \(format(Double(readers) / fullTime)) readers/s = \(format(flops / fullTime / 1e9)) GFLOP/s of useful product, \(format(flops / fullTime / peakRate)) of peak; \(format(sgemm / fullTime)) of bare sgemm time")
     }
 
     private func best(of runs: Int, _ body: () -> Void) -> Double {

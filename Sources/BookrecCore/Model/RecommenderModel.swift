@@ -138,6 +138,42 @@ public struct ModelParameters: Codable, Equatable, Sendable {
         }
     }
 
+    /// Starts the rating objective at the bias model (`RatingBiases`) on the logit scale, with
+    /// every reader vector at 0, so that training starts where the bias model ends instead of
+    /// from logits that the ranking starts (norms 20 and 5) would saturate. c + β_u + β_b starts
+    /// as the bias model linearised at the mean rating (σ(c) = the mean mapped to [0, 1]), then
+    /// `refinements` rounds of Gauss–Newton steps on the books' and the readers' biases fit the
+    /// sigmoid itself, with the bias model's ridge carried over to the logit scale.
+    public mutating func startAtTheBiasModel(_ interactions: Interactions, refinements: Int = 10) {
+        let biases = RatingBiases(interactions)
+        let meanTarget = min(max(normalizedRating(biases.mean), 0.01), 0.99)
+        let slopeAtMean = meanTarget * (1 - meanTarget)
+        headBias = log(meanTarget / (1 - meanTarget))
+        readerBias = biases.reader.map { $0 / (4 * slopeAtMean) }
+        residualBias = biases.book.map { $0 / (4 * slopeAtMean) }
+        readerVectors = Matrix(rows: readerVectors.rows, columns: readerVectors.columns)
+        let ridge = RatingBiases.defaultRegularization * slopeAtMean * slopeAtMean
+        for _ in 0..<refinements {
+            for updatesBooks in [true, false] {
+                var steps = [Float](repeating: 0, count: updatesBooks ? interactions.books : interactions.readers)
+                var curvature = steps
+                for i in 0..<interactions.count {
+                    let u = Int(interactions.reader[i]), b = Int(interactions.book[i])
+                    let prediction = sigmoid(headBias + readerBias[u] + residualBias[b])
+                    let slope = prediction * (1 - prediction)
+                    let row = updatesBooks ? b : u
+                    steps[row] += (normalizedRating(interactions.rating[i]) - prediction) * slope
+                    curvature[row] += slope * slope
+                }
+                if updatesBooks {
+                    for b in steps.indices { residualBias[b] += (steps[b] - ridge * residualBias[b]) / (curvature[b] + ridge) }
+                } else {
+                    for u in steps.indices { readerBias[u] += (steps[u] - ridge * readerBias[u]) / (curvature[u] + ridge) }
+                }
+            }
+        }
+    }
+
     /// The first factor that the collaborative residual e_b adds to.
     var residualOffset: Int { projection.rows - residualVectors.columns }
 

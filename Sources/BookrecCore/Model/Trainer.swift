@@ -56,6 +56,9 @@ public struct Trainer {
                 parameters.startResidualsFromCoRatings(
                     interactions: interactions, scale: configuration.collaborativeScale, seed: configuration.seed &+ 2)
             }
+            if configuration.objective == .mse {
+                parameters.startAtTheBiasModel(interactions)
+            }
         }
         var optimizer = Optimizer(shapeOf: parameters)
         var generator = SeededGenerator(seed: configuration.seed &+ 1)
