@@ -20,6 +20,9 @@ public struct Experiment {
     public var modalitiesOnly = false
     public var base = ModelConfiguration()
     public var log: (String) -> Void = { _ in }
+    /// Epochs of the ablation rows that only training gives anything: the seed's head alone and
+    /// the rating objective.
+    static let trainedEpochs = 4
 
     public init() {}
 
@@ -125,10 +128,11 @@ public struct Experiment {
                     ("α \(alpha), β \(beta), 200 neighbours", { RP3betaRanker(data, alpha: Float(alpha), beta: Float(beta), neighbourCount: 200) })
                 }), cold: false, since: start)
             start = Date()
+            let iALSFactors = quick ? 64 : 512
             let ials = try tuned("iALS", [(0.02, 0.003), (0.05, 0.001), (0.05, 0.003), (0.05, 0.01)].map { weight, regularization in
-                ("512 factors, α₀ \(weight), λ \(regularization)", {
+                ("\(iALSFactors) factors, α₀ \(weight), λ \(regularization)", {
                     var configuration = ImplicitALSConfiguration()
-                    configuration.factors = quick ? 64 : 512
+                    configuration.factors = iALSFactors
                     configuration.epochs = quick ? 2 : 8
                     configuration.unobservedWeight = Float(weight)
                     configuration.regularization = Float(regularization)
@@ -163,17 +167,16 @@ public struct Experiment {
 
         var base = self.base
         base.seed = seed
-        if quick { base.epochs = 2 }
+        if quick { base.epochs = min(base.epochs, 2) }
         func bookrec(_ name: String, _ change: @escaping (inout ModelConfiguration) -> Void) -> BookrecRanker {
             var configuration = base
             change(&configuration)
             return BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
         }
         start = Date()
-        // The model starts as item-kNN's ranking plus the content profile's; training teaches the
-        // content path what readers share (new books gain) and moves the collaborative part away
-        // from item-kNN (warm books may lose): the length of training is chosen on validation.
-        let epochChoices = mainModelOnly ? [base.epochs] : Array(Set([max(base.epochs / 2, 1), base.epochs])).sorted()
+        // The model starts as iALS plus the content profile; whether BPR epochs on top help is
+        // chosen on validation.
+        let epochChoices = mainModelOnly ? [base.epochs] : Array(Set([base.epochs / 2, max(base.epochs, 1)])).sorted()
         let main = try tuned("bookrec", on: .warmAndCold, epochChoices.map { epochs in
             ("\(epochs) epochs", { bookrec("bookrec: fused, personalised (BPR)") { $0.epochs = epochs } })
         })
@@ -182,11 +185,12 @@ public struct Experiment {
         let ablation: [(name: String, change: (inout ModelConfiguration) -> Void)] = [
             ("bookrec: text only, personalised", { (c: inout ModelConfiguration) in c.modalities = .text }),
             ("bookrec: cover only, personalised", { (c: inout ModelConfiguration) in c.modalities = .cover }),
-            ("bookrec: fused, not personalised (seed head)", { (c: inout ModelConfiguration) in c.personalised = false }),
-            ("bookrec: text only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .text }),
-            ("bookrec: cover only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .cover }),
+            // The seed's head and its rating objective exist only through training.
+            ("bookrec: fused, not personalised (seed head)", { (c: inout ModelConfiguration) in c.personalised = false; c.epochs = Self.trainedEpochs }),
+            ("bookrec: text only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .text; c.epochs = Self.trainedEpochs }),
+            ("bookrec: cover only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .cover; c.epochs = Self.trainedEpochs }),
             ("bookrec: fused, personalised, no collaborative residual", { (c: inout ModelConfiguration) in c.collaborativeResidual = false }),
-            ("bookrec: fused, personalised, MSE objective", { (c: inout ModelConfiguration) in c.objective = .mse }),
+            ("bookrec: fused, personalised, MSE objective", { (c: inout ModelConfiguration) in c.objective = .mse; c.epochs = Self.trainedEpochs }),
         ]
         let variants = mainModelOnly ? [] : modalitiesOnly ? Array(ablation.prefix(2)) : ablation
         for variant in variants {

@@ -100,7 +100,7 @@ public struct BPRMatrixFactorization: Ranker {
     }
 
     public func scores(readers batch: [Int]) -> Matrix {
-        scorer.logits(readers: readers.gathering(rows: batch), readerBias: [Float](repeating: 0, count: batch.count))
+        scorer.logits(readers: readers.gathering(rows: batch), readerBias: [Float](repeating: 0, count: batch.count), slots: batch)
     }
 }
 
@@ -150,14 +150,12 @@ public struct BookrecRanker: Ranker {
         parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
             log(String(format: "  %@: epoch %d loss %.4f (%.0f s)", name, epoch, loss, Date().timeIntervalSince(started)))
         }
-        let side = parameters.itemSide(
-            features, modalities: configuration.modalities,
-            residualRows: configuration.collaborativeResidual ? Array(0..<features.count) : [Int?](repeating: nil, count: features.count))
+        let side = parameters.scoringSide(features, configuration: configuration, ratingCounts: data.interactions.ratingCounts())
         scorer = Scorer(side: side, bookIDs: data.bookIDs)
     }
 
     public func scores(readers: [Int]) -> Matrix {
-        scorer.logits(readers: parameters.readerVectors.gathering(rows: readers), readerBias: readers.map { parameters.readerBias[$0] })
+        scorer.logits(readers: parameters.readerVectors.gathering(rows: readers), readerBias: readers.map { parameters.readerBias[$0] }, slots: readers)
     }
 
     public func predictedRating(reader: Int, book: Int) -> Double? {

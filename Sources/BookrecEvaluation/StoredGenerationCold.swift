@@ -21,7 +21,7 @@ public func coldMetrics(
         side: ItemSide(vectors: coldIDs.map { bookVectors[$0]!.vector }, bookTerms: coldIDs.map { bookVectors[$0]!.term }), bookIDs: coldIDs)
     let lists = scorer.topK(
         readers: Matrix(stacking: readers.map { readerVectors[$0]! }, columns: factors),
-        readerBias: [Float](repeating: 0, count: readers.count), excluded: [[Int32]](repeating: [], count: readers.count), k: 10)
+        readerBias: [Float](repeating: 0, count: readers.count), slots: readers, excluded: [[Int32]](repeating: [], count: readers.count), k: 10)
     for (reader, list) in zip(readers, lists) { metrics.add(list.map(\.book), relevant: relevant[reader]!) }
     return (metrics.averaged(over: readers.count), readers.count, coldIDs.count)
 }

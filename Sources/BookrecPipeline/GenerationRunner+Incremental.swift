@@ -13,8 +13,9 @@ public struct IncrementalOutcome: Sendable {
 
 extension GenerationRunner {
     /// Brings books of the catalog that the active generation has no vector for into a new
-    /// generation: workers encode them, the coordinator places them with the active model
-    /// (content only: a new book has no collaborative residual), and every reader's stored top-K is
+    /// generation: workers encode them, the coordinator places them with the active model (their
+    /// content, and the collaborative factors of their nearest rated books by content: a new book
+    /// has no collaborative residual of its own), and every reader's stored top-K is
     /// merged with their top-K over the new books. Old books are not scored again.
     public func addBooks() throws -> IncrementalOutcome {
         let started = Date()
@@ -99,7 +100,8 @@ extension GenerationRunner {
         return id
     }
 
-    /// q_b and the book term of new books from their encodings and the generation's model.
+    /// q_b and the book term of new books from their encodings and the generation's model: their
+    /// content, plus the collaborative factors of their nearest rated books by content.
     private func placeBooks(_ books: [Book], coverHashes: [Int: String], generationID: Int, configuration: RunConfiguration) throws {
         guard let blob = try store.blob(generationID: generationID, name: ModelBlob.parameters) else {
             throw RunFailure(description: "generation \(generationID) has no model parameters")
@@ -108,7 +110,15 @@ extension GenerationRunner {
         let encoders = try EncoderSet(configuration: configuration, generationID: generationID, store: store, modelsDirectory: modelsDirectory)
         let features = try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
             .features(for: books, coverHashes: coverHashes)
-        let side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: Array(repeating: nil, count: books.count))
+        var side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: Array(repeating: nil, count: books.count))
+        if configuration.model.collaborativeResidual {
+            // As the model step places the catalog's unrated books: by their nearest rated books.
+            let stored = try store.bookVectors(generationID: generationID)
+            let rated = try store.ratedBookIDs()
+            side.placeByContent(
+                Array(0..<books.count), neighbours: ItemSide(vectors: stored.vectors, bookTerms: stored.terms),
+                among: stored.ids.indices.filter { rated.contains(stored.ids[$0]) }, contentFactors: configuration.model.contentFactors)
+        }
         try store.saveBookVectors(
             generationID: generationID, books.enumerated().map { (row, book) in (book.id, side.vectors.row(row), side.bookTerms[row]) })
     }

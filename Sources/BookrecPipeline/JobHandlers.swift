@@ -105,7 +105,7 @@ public final class ScoringContext {
         let rated = try store.ratedBooks(userIDs: userIDs)
         let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.factors)
         let excluded = userIDs.map { user in (rated[user] ?? []).compactMap { bookIndex[$0] }.sorted().map(Int32.init) }
-        let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, excluded: excluded, k: topK)
+        let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, slots: userIDs, excluded: excluded, k: topK)
         let scored = zip(userIDs, lists).map { user, list in
             (userID: user, books: list.map { ScoredRecommendation(bookID: scorer.bookIDs[$0.book], logit: $0.logit) })
         }

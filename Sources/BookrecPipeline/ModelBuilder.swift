@@ -45,8 +45,7 @@ public struct ModelBuilder {
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
             log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))
         }
-        let residualRows: [Int?] = configuration.model.collaborativeResidual ? Array(0..<books.count) : Array(repeating: nil, count: books.count)
-        let side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: residualRows)
+        let side = parameters.scoringSide(features, configuration: configuration.model, ratingCounts: interactions.ratingCounts())
         let foldIn = FoldIn(configuration: configuration.model, parameters: parameters, items: side, interactions: interactions)
 
         try store.saveBookVectors(

@@ -115,6 +115,11 @@ extension Store {
         try read { db in Set(try Int.fetchAll(db, sql: "SELECT id FROM book")) }
     }
 
+    /// The books that have at least one rating.
+    public func ratedBookIDs() throws -> Set<Int> {
+        try read { db in Set(try Int.fetchAll(db, sql: "SELECT DISTINCT bookId FROM rating")) }
+    }
+
     /// The encoded bytes of a book's cover, if it has one.
     public func coverBytes(bookID: Int) throws -> Data? {
         try read { db in try Data.fetchOne(db, sql: "SELECT bytes FROM cover WHERE bookId = ?", arguments: [bookID]) }

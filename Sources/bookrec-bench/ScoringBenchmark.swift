@@ -32,8 +32,8 @@ struct ScoringBenchmark: ParsableCommand {
 
         let excluded = [[Int32]](repeating: [], count: readers)
         let bias = [Float](repeating: 0, count: readers)
-        let logitsTime = best(of: 3) { _ = scorer.logits(readers: readerMatrix, readerBias: bias) }
-        let fullTime = best(of: 3) { _ = scorer.topK(readers: readerMatrix, readerBias: bias, excluded: excluded, k: topK) }
+        let logitsTime = best(of: 3) { _ = scorer.logits(readers: readerMatrix, readerBias: bias, slots: Array(0..<readers)) }
+        let fullTime = best(of: 3) { _ = scorer.topK(readers: readerMatrix, readerBias: bias, slots: Array(0..<readers), excluded: excluded, k: topK) }
 
         print("bare sgemm \(readers)×\(factors) · \(factors)×\(books): \(format(flops / sgemm / 1e9)) GFLOP/s = \(format(flops / sgemm / peakRate)) of peak")
         print("scorer logits (blocked, + book term): \(format(flops / logitsTime / 1e9)) GFLOP/s = \(format(sgemm / logitsTime)) of bare sgemm, \(format(flops / logitsTime / peakRate)) of peak")

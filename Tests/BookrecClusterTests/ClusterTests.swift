@@ -50,10 +50,10 @@ final class ClusterTests: XCTestCase {
         let interactions = data.interactions
         let readerIDs = data.readerIDs
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
-        let side = parameters.itemSide(features, modalities: .both, residualRows: Array(0..<catalog.books.count))
+        let side = parameters.scoringSide(features, configuration: configuration.model, ratingCounts: interactions.ratingCounts())
         let scorer = Scorer(side: side, bookIDs: catalog.books.map(\.id))
         let expected = scorer.topK(
-            readers: parameters.readerVectors, readerBias: parameters.readerBias,
+            readers: parameters.readerVectors, readerBias: parameters.readerBias, slots: readerIDs,
             excluded: interactions.booksByReader, k: 20)
 
         let reader = try QueryReader(store: store)

@@ -150,7 +150,7 @@ final class ReindexTests: XCTestCase {
         let position = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, Int32($0)) })
         let lists = scorer.topK(
             readers: Matrix(stacking: users.map { vectors[$0]!.vector }, columns: scorer.factors), readerBias: users.map { vectors[$0]!.bias },
-            excluded: users.map { (rated[$0] ?? []).compactMap { position[$0] }.sorted() }, k: k)
+            slots: users, excluded: users.map { (rated[$0] ?? []).compactMap { position[$0] }.sorted() }, k: k)
         return Dictionary(uniqueKeysWithValues: zip(users, lists.map { $0.map { ScoredRecommendation(bookID: books.ids[$0.book], logit: $0.logit) } }))
     }
 

@@ -122,7 +122,7 @@ final class ModelTests: XCTestCase {
     /// Readers whose best unrated book has their parity (the tiny catalog's taste).
     func readersWhoseTopBookMatchesTheirTaste(_ parameters: ModelParameters, _ side: ItemSide, _ catalog: TinyCatalog) -> Int {
         let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
-        let top = scorer.topK(readers: parameters.readerVectors, readerBias: parameters.readerBias, excluded: catalog.interactions.booksByReader, k: 1)
+        let top = scorer.topK(readers: parameters.readerVectors, readerBias: parameters.readerBias, slots: Array(0..<parameters.readerVectors.rows), excluded: catalog.interactions.booksByReader, k: 1)
         return top.enumerated().filter { $0.element[0].book % 2 == $0.offset % 2 }.count
     }
 
@@ -193,7 +193,7 @@ final class ModelTests: XCTestCase {
             // A new reader who loved three odd books and disliked an even one.
             let (vector, bias) = foldIn.solve(ratings: [(1, 5), (3, 5), (7, 4), (4, 1)], items: side)
             let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
-            let top = scorer.topK(readers: Matrix(rows: 1, columns: vector.count, values: vector), readerBias: [bias], excluded: [[1, 3, 4, 7]], k: 5)[0]
+            let top = scorer.topK(readers: Matrix(rows: 1, columns: vector.count, values: vector), readerBias: [bias], slots: [0], excluded: [[1, 3, 4, 7]], k: 5)[0]
             XCTAssertGreaterThanOrEqual(top.filter { $0.book % 2 == 1 }.count, 4, "\(objective): folded-in reader gets odd books")
             XCTAssertFalse(top.contains { [1, 3, 4, 7].contains($0.book) }, "rated books are never recommended")
         }

@@ -1,14 +1,14 @@
 import COpenBLAS
 
-/// The small dense factorisations that the model's starts need (`cooccurrenceFactors`,
-/// `principalProfileDirections`), computed in Double for stability.
+/// The orthogonalisation that the model's content start needs (`principalProfileDirections`),
+/// computed in Double for stability.
 
 /// Gram–Schmidt on the columns, in Double; a zero column stays zero. (A column that depends on
 /// those before it only up to Float rounding comes out as a unit vector orthogonal to them, which
 /// keeps the power iterations of the starts at full rank.)
 ///
-/// The model starts call this on 10,000 × 384 matrices, where one column at a time took most of
-/// a start. Columns go in blocks of 64: a block is cleared of the blocks before it by two passes
+/// The content start calls this on 2,048 × 256 matrices, where one column at a time took most of
+/// the start. Columns go in blocks of 64: a block is cleared of the blocks before it by two passes
 /// of dgemm (classical Gram–Schmidt twice, as accurate as the modified kind), then orthonormalised
 /// within itself column by column, also twice.
 func orthonormalColumns(_ m: Matrix) -> Matrix {
@@ -58,21 +58,4 @@ func orthonormalColumns(_ m: Matrix) -> Matrix {
         for i in 0..<n { out.values[i * r + c] = Float(basis[c * n + i]) }
     }
     return out
-}
-
-/// L with L Lᵀ = G for a symmetric positive semi-definite G (a tiny ridge keeps it definite).
-func choleskyFactor(_ g: Matrix) -> Matrix {
-    let n = g.rows
-    var trace = 0.0
-    for i in 0..<n { trace += Double(g[i, i]) }
-    let ridge = 1e-9 * max(trace, 1e-30)
-    var l = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for j in 0...i {
-            var sum = Double(g[i, j]) + (i == j ? ridge : 0)
-            for m in 0..<j { sum -= l[i * n + m] * l[j * n + m] }
-            l[i * n + j] = i == j ? max(sum, 0).squareRoot() : (l[j * n + j] > 0 ? sum / l[j * n + j] : 0)
-        }
-    }
-    return Matrix(rows: n, columns: n, values: l.map(Float.init))
 }

@@ -18,21 +18,24 @@ public enum Objective: String, Codable, Sendable, CaseIterable {
 /// Everything that shapes a model and its training; stored with each generation.
 public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// d: width of t′ and v′. Its half, the content factors, is what places a new book.
-    public var fusedDimension = 512
+    public var fusedDimension = 1024
     /// k: width of reader and item vectors; the first d/2 are content factors (see
-    /// ModelParameters.init), the rest collaborative.
-    public var factors = 640
+    /// ModelParameters.init), the rest collaborative (iALS's factors at the start).
+    public var factors = 1024
     public var objective = Objective.bpr
     public var modalities = Modalities.both
     /// false fixes every p_u at 0: the seed's non-personal ranking.
     public var personalised = true
-    /// Adds a learned per-book correction (e_b, β_b) for books that have ratings; new books get
-    /// none and are placed by their content alone.
+    /// Adds a per-book collaborative part (e_b, β_b) for books that have ratings, started as
+    /// iALS's book factors; a book without ratings takes its nearest rated books' by content
+    /// (`ItemSide.placeByContent`).
     public var collaborativeResidual = true
     /// Probability that a training example drops the residual, so that the content path must
     /// explain ratings on its own and stays good for cold start.
     public var residualDropout: Float = 0.5
-    public var epochs = 4
+    /// Epochs of BPR after the closed-form start. 0: on validation, training from the iALS start
+    /// lowered both protocols (docs/EVALUATION.md).
+    public var epochs = 0
     public var batchSize = 65536
     /// Adam's rate for the dense weights.
     public var learningRate: Float = 0.003
@@ -45,13 +48,12 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var weightRegularization: Float = 0.0001
     /// Ridge penalty of the closed-form fold-in of a reader.
     public var foldInRegularization: Float = 2
-    /// Norm of a reader's content factors at the start of training (their profile's direction).
-    /// Readers' vectors move little in training, so this and `collaborativeScale` set how much a
-    /// reader's content weighs against co-rating; 20 against 5 was best on validation
-    /// (docs/EVALUATION.md).
-    public var profileScale: Float = 20
-    /// Norm of a reader's collaborative factors at the start of training.
-    public var collaborativeScale: Float = 5
+    /// Norm of a reader's content factors at the start (their profile's direction). With
+    /// `collaborativeScale` it sets how much a reader's content weighs against co-rating; 0.25
+    /// against 1 was best on validation (docs/EVALUATION.md).
+    public var profileScale: Float = 0.25
+    /// Factor on a reader's collaborative factors at the start (iALS's reader factors).
+    public var collaborativeScale: Float = 1
     public var seed: UInt64 = 42
 
     /// m = d/2: the factors that start as a projection of the text.
@@ -87,8 +89,8 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     /// of the readers' profiles (`principalProfileDirections`), which keep more of that similarity
     /// where readers' tastes differ. W_v starts small so that covers only nudge it. The other k − m
     /// factors, and the per-book residual e_b that lives in them only, are the collaborative part:
-    /// small random reader factors and zero items here, which the Trainer replaces with co-rating
-    /// factors (`startResidualsFromCoRatings`) when the model has a residual.
+    /// small random reader factors and zero items here, which the Trainer replaces with iALS's
+    /// factors (`startCollaborativeFactorsFromImplicitALS`) when the model has a residual.
     public init(configuration: ModelConfiguration, textDimension: Int, coverDimension: Int, readers: Int, books: Int) {
         var generator = SeededGenerator(seed: configuration.seed)
         let d = configuration.fusedDimension, k = configuration.factors
@@ -120,22 +122,31 @@ public struct ModelParameters: Codable, Equatable, Sendable {
         residualBias = [Float](repeating: 0, count: books)
     }
 
-    /// Starts the residuals as co-rating factors (`cooccurrenceFactors`) and every reader's
-    /// collaborative factors at the direction of the sum of their books' residuals, with norm
-    /// `scale`: the untrained collaborative part then ranks like item-kNN.
-    public mutating func startResidualsFromCoRatings(interactions: Interactions, scale: Float, seed: UInt64) {
+    /// Starts the collaborative factors as iALS (`ImplicitALS`, closed-form alternating least
+    /// squares on who rated what): the residuals e_b are its book factors and every reader's
+    /// collaborative factors its reader factors times `scale`, so that the untrained
+    /// collaborative part ranks as iALS does.
+    public mutating func startCollaborativeFactorsFromImplicitALS(interactions: Interactions, scale: Float, seed: UInt64) {
         let r = residualVectors.columns, m = residualOffset
         guard r > 0 else { return }
-        var generator = SeededGenerator(seed: seed)
-        residualVectors = cooccurrenceFactors(interactions, rank: r, generator: &generator)
+        var configuration = ModelParameters.implicitALS
+        configuration.factors = r
+        configuration.seed = seed
+        let model = ImplicitALS(interactions: interactions, configuration: configuration)
+        residualVectors = model.bookFactors
         for u in 0..<interactions.readers {
-            var sum = [Float](repeating: 0, count: r)
-            for b in interactions.booksByReader[u] {
-                for f in 0..<r { sum[f] += residualVectors[Int(b), f] }
-            }
-            normalize(&sum)
-            for f in 0..<r { readerVectors[u, m + f] = scale * sum[f] }
+            for f in 0..<r { readerVectors[u, m + f] = scale * model.readerFactors[u, f] }
         }
+    }
+
+    /// iALS's hyper-parameters for the collaborative start, chosen on validation
+    /// (docs/EVALUATION.md); its width is the model's collaborative factors.
+    static var implicitALS: ImplicitALSConfiguration {
+        var configuration = ImplicitALSConfiguration()
+        configuration.unobservedWeight = 0.05
+        configuration.regularization = 0.001
+        configuration.epochs = 8
+        return configuration
     }
 
     /// Starts the rating objective at the bias model (`RatingBiases`) on the logit scale, with

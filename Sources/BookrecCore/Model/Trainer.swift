@@ -53,7 +53,7 @@ public struct Trainer {
             parameters.startReadersAtTheirProfiles(
                 content: contentSide(parameters, features), likedBooks: likedBooks, scale: configuration.profileScale)
             if configuration.collaborativeResidual {
-                parameters.startResidualsFromCoRatings(
+                parameters.startCollaborativeFactorsFromImplicitALS(
                     interactions: interactions, scale: configuration.collaborativeScale, seed: configuration.seed &+ 2)
             }
             if configuration.objective == .mse {

@@ -25,18 +25,26 @@ public func mergeTopK(_ lists: [[ScoredRecommendation]], k: Int) -> [ScoredRecom
     lists.joined().sorted { $0.logit != $1.logit ? $0.logit > $1.logit : $0.bookID < $1.bookID }.prefix(k).map { $0 }
 }
 
-/// Scores readers × books as one matrix product and keeps each reader's top-K unrated books,
-/// ties broken by the lower book id.
+/// Scores readers × books as matrix products and keeps each reader's top-K unrated books, ties
+/// broken by the lower book id.
 ///
 /// The book term and the reader bias ride along as two extra columns ([p_u, 1, β_u] ·
-/// [q_b, term_b, 1]), so one sgemm yields the logits with no second pass. Products are computed
-/// in fixed blocks of `blockSize` readers against every book, zero-padded, so that each logit goes
-/// through the same BLAS kernel path whatever the shard: results are bit-identical for any number
-/// of workers and any shard size.
+/// [q_b, term_b, 1]), so the products yield the logits with no second pass. BLAS kernels round a
+/// product's dot products differently by the row and the column they sit in (OpenBLAS's Haswell
+/// and Zen sgemm kernels: a period of 6 rows, and the last columns of a call), so every product
+/// has one shape, `blockSize` readers by `blockSize` books, zero-padded, and every reader and
+/// every book has one place in it: row (reader slot, its id) and column (book id) modulo
+/// `blockSize`. Each logit then goes through the same arithmetic whatever the shard, the number
+/// of workers or the other books scored with it: bit-identical results, and an add-books merge
+/// equal to a full rescore.
 public struct Scorer: Sendable {
     public static let blockSize = 256
-    /// Padded books × (k + 2): q_b, the book term, and 1.
+    /// books × (k + 2): q_b, the book term, and 1.
     let augmentedItems: Matrix
+    /// The books in tiles of `blockSize` rows of `augmentedItems`, each book at row id mod
+    /// `blockSize`, zero where no book sits; `tileBooks[t]` lists (row, book) of tile t.
+    let tiles: [Matrix]
+    let tileBooks: [[(row: Int, book: Int)]]
     public let factors: Int
     public let bookIDs: [Int]
 
@@ -44,68 +52,98 @@ public struct Scorer: Sendable {
     public init(side: ItemSide, bookIDs: [Int]) {
         precondition(side.vectors.rows == bookIDs.count)
         let k = side.vectors.columns
-        var items = Matrix(rows: Self.padded(bookIDs.count), columns: k + 2)
+        var items = Matrix(rows: bookIDs.count, columns: k + 2)
         for b in 0..<bookIDs.count {
             for f in 0..<k { items[b, f] = side.vectors[b, f] }
             items[b, k] = side.bookTerms[b]
             items[b, k + 1] = 1
         }
         augmentedItems = items
+        let members = Self.places(bookIDs)
+        tileBooks = members
+        tiles = members.map { tile in
+            var matrix = Matrix(rows: Self.blockSize, columns: k + 2)
+            for (row, book) in tile { matrix.setRow(row, items.row(book)) }
+            return matrix
+        }
         factors = k
         self.bookIDs = bookIDs
     }
 
     public var bookCount: Int { bookIDs.count }
 
-    static func padded(_ n: Int) -> Int { (n + 63) / 64 * 64 }
+    /// Groups items by their place, `slot` mod `blockSize`: (row, index) lists, one per block;
+    /// items whose places collide go to further blocks.
+    static func places(_ slots: [Int]) -> [[(row: Int, book: Int)]] {
+        var blocks: [[(row: Int, book: Int)]] = []
+        var used = [Int](repeating: 0, count: blockSize)  // items placed at each row so far
+        for (index, slot) in slots.enumerated() {
+            let row = (slot % blockSize + blockSize) % blockSize
+            if used[row] == blocks.count { blocks.append([]) }
+            blocks[used[row]].append((row, index))
+            used[row] += 1
+        }
+        return blocks
+    }
 
     /// q_b of a book (row `book` of the item side).
     public func itemVector(_ book: Int) -> [Float] { Array(augmentedItems.row(book)[0..<factors]) }
 
     public func bookTerm(_ book: Int) -> Float { augmentedItems[book, factors] }
 
-    /// Calls `body` with each block of readers' logits (block rows × padded books) and the index
-    /// of the block's first reader.
-    private func forEachBlock(readers: Matrix, readerBias: [Float], _ body: (Matrix, Int, Int) -> Void) {
+    /// Calls `body` with each block of readers' logits (`blockSize` rows × books) and the readers
+    /// in it: (row of the block, index in `readers`), reader r at row `slots[r]` mod `blockSize`.
+    private func forEachBlock(readers: Matrix, readerBias: [Float], slots: [Int], _ body: (Matrix, [(row: Int, book: Int)]) -> Void) {
         precondition(readers.columns == factors, "reader vectors have \(readers.columns) factors, items \(factors)")
+        precondition(slots.count == readers.rows && readerBias.count == readers.rows)
         var block = Matrix(rows: Self.blockSize, columns: factors + 2)
-        var products = Matrix(rows: Self.blockSize, columns: augmentedItems.rows)
-        for start in stride(from: 0, to: readers.rows, by: Self.blockSize) {
-            let count = min(Self.blockSize, readers.rows - start)
-            for r in 0..<Self.blockSize {
-                for f in 0..<factors { block[r, f] = r < count ? readers[start + r, f] : 0 }
-                block[r, factors] = r < count ? 1 : 0
-                block[r, factors + 1] = r < count ? readerBias[start + r] : 0
+        var tileProducts = Matrix(rows: Self.blockSize, columns: Self.blockSize)
+        var products = Matrix(rows: Self.blockSize, columns: bookCount)
+        for members in Self.places(slots) {
+            for i in block.values.indices { block.values[i] = 0 }
+            for (row, reader) in members {
+                for f in 0..<factors { block[row, f] = readers[reader, f] }
+                block[row, factors] = 1
+                block[row, factors + 1] = readerBias[reader]
             }
-            gemm(block, augmentedItems, transposeB: true, into: &products)
-            body(products, start, count)
+            for (tile, books) in zip(tiles, tileBooks) {
+                gemm(block, tile, transposeB: true, into: &tileProducts)
+                tileProducts.values.withUnsafeBufferPointer { source in
+                    products.values.withUnsafeMutableBufferPointer { target in
+                        for (row, _) in members {
+                            for (column, book) in books { target[row * bookCount + book] = source[row * Self.blockSize + column] }
+                        }
+                    }
+                }
+            }
+            body(products, members)
         }
     }
 
-    /// Logits of every book for each reader, as (readers × books).
-    public func logits(readers: Matrix, readerBias: [Float]) -> Matrix {
+    /// Logits of every book for each reader, as (readers × books); `slots` as in `topK`.
+    public func logits(readers: Matrix, readerBias: [Float], slots: [Int]) -> Matrix {
         var result = Matrix(rows: readers.rows, columns: bookCount)
-        forEachBlock(readers: readers, readerBias: readerBias) { products, start, count in
-            for r in 0..<count {
+        forEachBlock(readers: readers, readerBias: readerBias, slots: slots) { products, members in
+            for (row, reader) in members {
                 result.values.replaceSubrange(
-                    ((start + r) * bookCount)..<((start + r + 1) * bookCount),
-                    with: products.values[(r * products.columns)..<(r * products.columns + bookCount)])
+                    (reader * bookCount)..<((reader + 1) * bookCount), with: products.values[(row * bookCount)..<((row + 1) * bookCount)])
             }
         }
         return result
     }
 
     /// Each reader's top-K books, best first, skipping `excluded[r]` (sorted book positions).
-    public func topK(readers: Matrix, readerBias: [Float], excluded: [[Int32]], k: Int) -> [[ScoredBook]] {
+    /// `slots[r]` is a number that stays with reader r whatever the shard (its id): it fixes the
+    /// reader's row in the product, and with it every bit of its logits.
+    public func topK(readers: Matrix, readerBias: [Float], slots: [Int], excluded: [[Int32]], k: Int) -> [[ScoredBook]] {
         precondition(excluded.count == readers.rows)
-        var results = [[ScoredBook]]()
-        results.reserveCapacity(readers.rows)
+        var results = [[ScoredBook]](repeating: [], count: readers.rows)
         let selector = TopKSelector(bookIDs: bookIDs)
-        forEachBlock(readers: readers, readerBias: readerBias) { products, start, count in
+        forEachBlock(readers: readers, readerBias: readerBias, slots: slots) { products, members in
             products.values.withUnsafeBufferPointer { all in
-                for r in 0..<count {
-                    let row = UnsafeBufferPointer(rebasing: all[(r * products.columns)..<(r * products.columns + bookCount)])
-                    results.append(selector.select(row, excluding: excluded[start + r], k: k))
+                for (row, reader) in members {
+                    let values = UnsafeBufferPointer(rebasing: all[(row * bookCount)..<((row + 1) * bookCount)])
+                    results[reader] = selector.select(values, excluding: excluded[reader], k: k)
                 }
             }
         }
