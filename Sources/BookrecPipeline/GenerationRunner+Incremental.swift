@@ -134,11 +134,11 @@ extension GenerationRunner {
         let items = ItemSide(vectors: books.vectors, bookTerms: books.terms)
         // Ratings of books the generation has not placed yet (not added with add-books) cannot
         // inform p_u; they still keep those books out of the reader's list.
-        let solved = readers.map { user -> (userID: Int, vector: [Float], bias: Float, ratingsHash: String) in
-            let ratings = ratingsByReader[user] ?? []
-            let known = ratings.compactMap { rating in row[rating.book].map { (book: $0, rating: Float(rating.rating)) } }
-            let (vector, bias) = foldIn.solve(ratings: known, items: items)
-            return (user, vector, bias, ratingsFingerprint(ratings))
+        let known = readers.map { user in
+            (ratingsByReader[user] ?? []).compactMap { rating in row[rating.book].map { (book: $0, rating: Float(rating.rating)) } }
+        }
+        let solved = zip(readers, foldIn.solve(readers: known, items: items)).map { user, solution in
+            (userID: user, vector: solution.vector, bias: solution.bias, ratingsHash: ratingsFingerprint(ratingsByReader[user] ?? []))
         }
         try store.saveReaderVectors(generationID: generationID, solved)
     }

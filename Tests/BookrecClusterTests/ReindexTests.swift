@@ -140,8 +140,10 @@ final class ReindexTests: XCTestCase {
         XCTAssertTrue(try cluster.run("bookrec-coordinator", ["rollback"]).error.contains("nothing earlier to roll back to"))
     }
 
-    /// Each reader's top-k over every book of a generation, scored in this process.
+    /// Each reader's top-k over every book of a generation, scored in this process on one BLAS
+    /// thread, as the workers score (a product split over threads rounds differently).
     private func fullRescore(store: Store, generationID: Int, k: Int, readers: [Int]? = nil) throws -> [Int: [ScoredRecommendation]] {
+        setBLASThreads(1)
         let books = try store.bookVectors(generationID: generationID)
         let scorer = Scorer(side: ItemSide(vectors: books.vectors, bookTerms: books.terms), bookIDs: books.ids)
         let users = try readers ?? store.readerIDs(generationID: generationID)

@@ -191,7 +191,7 @@ final class ModelTests: XCTestCase {
             let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
             let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
             // A new reader who loved three odd books and disliked an even one.
-            let (vector, bias) = foldIn.solve(ratings: [(1, 5), (3, 5), (7, 4), (4, 1)], items: side)
+            let (vector, bias) = foldIn.solve(readers: [[(1, 5), (3, 5), (7, 4), (4, 1)]], items: side)[0]
             let scorer = Scorer(side: side, bookIDs: Array(1...catalog.interactions.books))
             let top = scorer.topK(readers: Matrix(rows: 1, columns: vector.count, values: vector), readerBias: [bias], slots: [0], excluded: [[1, 3, 4, 7]], k: 5)[0]
             XCTAssertGreaterThanOrEqual(top.filter { $0.book % 2 == 1 }.count, 4, "\(objective): folded-in reader gets odd books")
@@ -231,4 +231,36 @@ extension ModelTests {
             }
         }
     }
+}
+
+extension ModelTests {
+    /// With no training epochs the model is its closed-form start, and the fold-in computes a
+    /// reader's vector the way the start does: a reader of the training data gets back the vector
+    /// they have (the content part exactly; the collaborative part up to iALS's last half-step).
+    func testClosedFormFoldInGivesAReaderTheVectorTheStartGaveThem() {
+        let catalog = TinyCatalog()
+        var configuration = configuration(.bpr)
+        configuration.fusedDimension = 8
+        configuration.factors = 10
+        configuration.epochs = 0
+        let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        let side = parameters.scoringSide(catalog.features, configuration: configuration, ratingCounts: catalog.interactions.ratingCounts())
+        let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
+        XCTAssertNotNil(foldIn.start)
+        let ix = catalog.interactions
+        let readers = [0, 5, 11]
+        let ratings = readers.map { u in (0..<ix.count).filter { Int(ix.reader[$0]) == u }.map { (book: Int(ix.book[$0]), rating: ix.rating[$0]) } }
+        let solved = foldIn.solve(readers: ratings, items: side)
+        let m = configuration.contentFactors
+        for (u, solution) in zip(readers, solved) {
+            let trained = parameters.readerVectors.row(u)
+            for f in 0..<m { XCTAssertEqual(solution.vector[f], trained[f], accuracy: 1e-5, "reader \(u), content factor \(f)") }
+            let a = Array(solution.vector[m...]), b = Array(trained[m...])
+            let cosine = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } / (norm(a) * norm(b))
+            XCTAssertGreaterThan(cosine, 0.95, "reader \(u): collaborative factors \(a) against \(b)")
+            XCTAssertEqual(norm(a), norm(b), accuracy: 0.2 * norm(b), "reader \(u)")
+        }
+    }
+
+    private func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 }

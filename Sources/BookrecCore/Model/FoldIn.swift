@@ -10,12 +10,26 @@ public struct FoldIn: Codable, Sendable {
     public let targetMargin: Float
     /// For BPR: the mean item vector q̄ that rated books are contrasted with.
     public let meanItemVector: [Float]
+    /// For a model that is its closed-form start (no training epochs): a reader's vector is
+    /// computed the way the start computes it, against the fixed book vectors.
+    public let start: ClosedFormStart?
 
-    public init(objective: Objective, regularization: Float, targetMargin: Float, meanItemVector: [Float]) {
+    /// How the closed-form start makes a reader's vector: the direction of the mean content
+    /// factors of the books they liked, times `profileScale`, then iALS's solve against the
+    /// books' collaborative factors, times `collaborativeScale`.
+    public struct ClosedFormStart: Codable, Sendable {
+        public let contentFactors: Int
+        public let profileScale: Float
+        public let collaborativeScale: Float
+        public let implicitALS: ImplicitALSConfiguration
+    }
+
+    public init(objective: Objective, regularization: Float, targetMargin: Float, meanItemVector: [Float], start: ClosedFormStart? = nil) {
         self.objective = objective
         self.regularization = regularization
         self.targetMargin = targetMargin
         self.meanItemVector = meanItemVector
+        self.start = start
     }
 
     /// Calibrates the fold-in on trained readers and items.
@@ -32,14 +46,48 @@ public struct FoldIn: Codable, Sendable {
             for f in 0..<k { m += parameters.readerVectors[u, f] * (items.vectors[b, f] - mean[f]) }
             margins += Double(m)
         }
+        var start: ClosedFormStart?
+        if configuration.epochs == 0 && configuration.personalised && configuration.collaborativeResidual && configuration.objective == .bpr {
+            var implicitALS = ModelParameters.implicitALS
+            implicitALS.factors = configuration.factors - configuration.contentFactors
+            // From zero, not from last epoch's value: enough steps to reach the solution.
+            implicitALS.conjugateGradientSteps = 3 * implicitALS.epochs
+            start = ClosedFormStart(
+                contentFactors: configuration.contentFactors, profileScale: configuration.profileScale,
+                collaborativeScale: configuration.collaborativeScale, implicitALS: implicitALS)
+        }
         self.init(
             objective: configuration.objective, regularization: configuration.foldInRegularization,
             targetMargin: interactions.count > 0 ? Float(margins / Double(interactions.count)) : 1,
-            meanItemVector: mean)
+            meanItemVector: mean, start: start)
     }
 
-    /// (p_u, β_u) for a reader with these ratings of books (indices into `items`).
-    public func solve(ratings: [(book: Int, rating: Float)], items: ItemSide) -> (vector: [Float], bias: Float) {
+    /// (p_u, β_u) for each reader, from their ratings of books (indices into `items`).
+    public func solve(readers: [[(book: Int, rating: Float)]], items: ItemSide) -> [(vector: [Float], bias: Float)] {
+        guard let start else { return readers.map { solve(ratings: $0, items: items) } }
+        let k = items.vectors.columns, m = start.contentFactors, r = k - m
+        var collaborative = Matrix(rows: items.vectors.rows, columns: r)
+        for b in 0..<items.vectors.rows {
+            for f in 0..<r { collaborative[b, f] = items.vectors[b, m + f] }
+        }
+        let solved = ImplicitALS.solve(
+            rows: 0..<readers.count, current: Matrix(rows: readers.count, columns: r),
+            rated: readers.map { $0.map { Int32($0.book) }.sorted() }, fixed: collaborative, configuration: start.implicitALS)
+        return readers.enumerated().map { u, ratings in
+            guard !ratings.isEmpty else { return ([Float](repeating: 0, count: k), 0) }
+            let liked = ratings.filter { $0.rating >= 4 }.map(\.book)
+            var profile = [Float](repeating: 0, count: m)
+            for b in liked.isEmpty ? ratings.map(\.book) : liked {
+                for f in 0..<m { profile[f] += items.vectors[b, f] }
+            }
+            normalize(&profile)
+            return (profile.map { $0 * start.profileScale } + solved.row(u).map { $0 * start.collaborativeScale }, 0)
+        }
+    }
+
+    /// (p_u, β_u) for a reader with these ratings of books (indices into `items`), for a trained
+    /// model: ridge regression against the fixed book vectors.
+    func solve(ratings: [(book: Int, rating: Float)], items: ItemSide) -> (vector: [Float], bias: Float) {
         let k = items.vectors.columns
         guard !ratings.isEmpty else { return ([Float](repeating: 0, count: k), 0) }
         switch objective {
