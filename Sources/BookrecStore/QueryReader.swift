@@ -15,6 +15,8 @@ public final class QueryReader {
     public let generationID: Int
     private var books: (ids: [Int], vectors: [[Float]], terms: [Float])?
     private var bookIndex: [Int: Int] = [:]
+    /// Every book vector scaled to length 1 (0 stays 0), for `similar`.
+    private var unitBookVectors: Matrix?
 
     public init(store: Store) throws {
         self.store = store
@@ -45,15 +47,10 @@ public final class QueryReader {
     public func similar(book: Int, k: Int) throws -> [(bookID: Int, similarity: Float)] {
         try loadBooks()
         guard let index = bookIndex[book], let books else { throw QueryError("unknown book \(book)") }
-        let query = books.vectors[index]
-        let queryNorm = norm(query)
-        var scores = [Float](repeating: -.infinity, count: books.ids.count)
-        for (i, vector) in books.vectors.enumerated() where i != index {
-            var dot: Float = 0
-            for f in 0..<vector.count { dot += vector[f] * query[f] }
-            scores[i] = dot / max(norm(vector) * queryNorm, 1e-12)
-        }
-        let top = scores.withUnsafeBufferPointer { TopKSelector(bookIDs: books.ids).select($0, excluding: [Int32(index)], k: k) }
+        // Cosines of every book with this one: one matrix–vector product over the unit vectors.
+        let unit = unitBookVectors!
+        let scores = multiply(unit, Matrix(rows: unit.columns, columns: 1, values: unit.row(index)))
+        let top = scores.values.withUnsafeBufferPointer { TopKSelector(bookIDs: books.ids).select($0, excluding: [Int32(index)], k: k) }
         return top.map { (books.ids[$0.book], $0.logit) }
     }
 
@@ -95,7 +92,10 @@ public final class QueryReader {
         let loaded = try store.bookVectors(generationID: generationID)
         books = loaded
         bookIndex = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
+        unitBookVectors = Matrix(stacking: loaded.vectors.map { vector in
+            var unit = vector
+            normalize(&unit)
+            return unit
+        }, columns: loaded.vectors.first?.count ?? 0)
     }
-
-    private func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 }

@@ -92,6 +92,19 @@ final class ClusterTests: XCTestCase {
         let similar = try cluster.run("bookrec-query", ["similar", "--book", "1", "-k", "3"])
         XCTAssertEqual(similar.status, 0, similar.error)
         XCTAssertEqual(similar.output.split(separator: "\n").count, 4)
+        // The three books whose stored vectors have the highest cosine with book 1's.
+        let similarJSON = try cluster.run("bookrec-query", ["similar", "--book", "1", "-k", "3", "--json"])
+        let nearest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(similarJSON.output.utf8)) as? [[String: Any]])
+        let vectors = try store.bookVectors(generationID: try XCTUnwrap(store.activeGenerationID()))
+        func unit(_ v: [Float]) -> [Float] {
+            let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / length }
+        }
+        let first = unit(vectors.vectors[vectors.ids.firstIndex(of: 1)!])
+        let cosines = zip(vectors.ids, vectors.vectors).filter { $0.0 != 1 }.map { id, v in (id, zip(first, unit(v)).reduce(0) { $0 + $1.0 * $1.1 }) }
+        let expected = cosines.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.prefix(3)
+        XCTAssertEqual(nearest.map { $0["book_id"] as! Int }, expected.map(\.0))
+        for (entry, (_, cosine)) in zip(nearest, expected) { XCTAssertEqual(entry["similarity"] as! Double, Double(cosine), accuracy: 1e-4) }
 
         let export = try cluster.run("bookrec-query", ["export", "-k", "20"])
         XCTAssertEqual(export.status, 0, export.error)
