@@ -135,11 +135,7 @@ final class ModelTests: XCTestCase {
     /// their profiles: the model already ranks like the content-only profile.
     func testUntrainedModelRanksLikeTheContentProfile() {
         let catalog = TinyCatalog()
-        var configuration = configuration(.bpr)
-        configuration.fusedDimension = 64
-        configuration.factors = 40
-        configuration.epochs = 0
-        let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        let (_, parameters) = closedFormModel(catalog, fusedDimension: 64, factors: 40)
         XCTAssertEqual(parameters.residualVectors.columns, 8, "the residual lives in the k − d/2 collaborative factors")
         let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
         // A book without a cover: its content factors are exactly G t, so their dot products
@@ -239,11 +235,7 @@ extension ModelTests {
     /// they have (the content part exactly; the collaborative part up to iALS's last half-step).
     func testClosedFormFoldInGivesAReaderTheVectorTheStartGaveThem() {
         let catalog = TinyCatalog()
-        var configuration = configuration(.bpr)
-        configuration.fusedDimension = 8
-        configuration.factors = 10
-        configuration.epochs = 0
-        let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        let (configuration, parameters) = closedFormModel(catalog, fusedDimension: 8, factors: 10)
         let side = parameters.scoringSide(catalog.features, configuration: configuration, ratingCounts: catalog.interactions.ratingCounts())
         let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
         XCTAssertNotNil(foldIn.start)
@@ -263,4 +255,13 @@ extension ModelTests {
     }
 
     private func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+    /// The model with no training epochs (its closed-form start) at these widths.
+    func closedFormModel(_ catalog: TinyCatalog, fusedDimension: Int, factors: Int) -> (ModelConfiguration, ModelParameters) {
+        var configuration = configuration(.bpr)
+        configuration.fusedDimension = fusedDimension
+        configuration.factors = factors
+        configuration.epochs = 0
+        return (configuration, Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions))
+    }
 }
