@@ -129,15 +129,27 @@ final class ImplicitALSTests: XCTestCase {
     }
 
     func testSplittingTheRowsChangesNoSolution() {
-        let interactions = twoTastes()
+        // 600 readers over 60 books at 32 factors: wide enough that the BLAS kernels' rounding
+        // depends on a row's place in a product, and row counts that cross the 256-row blocks.
         var generator = SeededGenerator(seed: 4)
-        let books = Matrix(rows: 10, columns: 4, values: (0..<40).map { _ in generator.nextGaussian() })
-        let start = Matrix(rows: 40, columns: 4, values: (0..<160).map { _ in generator.nextGaussian() })
-        let whole = ImplicitALS.solve(rows: 0..<40, current: start, rated: interactions.booksByReader, fixed: books, configuration: configuration())
-        let first = ImplicitALS.solve(rows: 0..<15, current: start.gathering(rows: Array(0..<15)), rated: interactions.booksByReader, fixed: books, configuration: configuration())
-        let rest = ImplicitALS.solve(rows: 15..<40, current: start.gathering(rows: Array(15..<40)), rated: interactions.booksByReader, fixed: books, configuration: configuration())
-        for (index, value) in (first.values + rest.values).enumerated() {
-            XCTAssertEqual(value, whole.values[index])
+        var triples: [(reader: Int, book: Int, rating: Float)] = []
+        for reader in 0..<600 {
+            for book in 0..<60 where Float.random(in: 0..<1, using: &generator) < 0.2 { triples.append((reader, book, 5)) }
+        }
+        let interactions = Interactions(readers: 600, books: 60, triples: triples)
+        var c = configuration()
+        c.factors = 32
+        let books = Matrix(rows: 60, columns: 32, values: (0..<(60 * 32)).map { _ in generator.nextGaussian() })
+        let start = Matrix(rows: 600, columns: 32, values: (0..<(600 * 32)).map { _ in generator.nextGaussian() })
+        let whole = ImplicitALS.solve(rows: 0..<600, current: start, rated: interactions.booksByReader, fixed: books, configuration: c)
+        for cuts in [[0, 100, 600], [0, 7, 300, 513, 600]] {
+            var pieces: [Float] = []
+            for (from, to) in zip(cuts, cuts.dropFirst()) {
+                pieces += ImplicitALS.solve(
+                    rows: from..<to, current: start.gathering(rows: Array(from..<to)), rated: interactions.booksByReader,
+                    fixed: books, configuration: c).values
+            }
+            XCTAssertEqual(pieces, whole.values, "rows cut at \(cuts)")
         }
     }
 

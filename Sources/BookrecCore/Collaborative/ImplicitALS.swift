@@ -64,8 +64,10 @@ public struct ImplicitALS: Sendable {
 
     /// One half-step for the rows `rows` of one side: `current` holds their present values
     /// (rows.count × factors), `rated[row]` the other side's rows each one rated, `fixed` the whole
-    /// other side. Returns the new values of those rows. Rows are solved on their own, so any
-    /// partition of the rows into calls gives the same values.
+    /// other side. Returns the new values of those rows. Rows are solved on their own, in blocks
+    /// of `blockRows` aligned on the row index (row r at position r mod `blockRows`, absent rows
+    /// zero), because BLAS kernels round a product's row by its position in the call: any
+    /// partition of the rows into calls gives the same values, bit for bit.
     public static func solve(rows: Range<Int>, current: Matrix, rated: [[Int32]], fixed: Matrix,
                              configuration: ImplicitALSConfiguration) -> Matrix {
         precondition(current.rows == rows.count && current.columns == fixed.columns)
@@ -75,13 +77,23 @@ public struct ImplicitALS: Sendable {
         for i in gram.values.indices { gram.values[i] *= weight }
         let otherCount = Float(fixed.rows)
         var result = current
-        for blockStart in stride(from: 0, to: rows.count, by: blockRows) {
-            let count = min(blockRows, rows.count - blockStart)
-            let lists = (0..<count).map { rated[rows.lowerBound + blockStart + $0] }
-            let ridge = lists.map { configuration.regularization * pow(Float($0.count) + weight * otherCount, configuration.regularizationExponent) }
-            var x = Matrix(rows: count, columns: k, values: Array(result.values[(blockStart * k)..<((blockStart + count) * k)]))
+        guard !rows.isEmpty else { return result }
+        for blockStart in stride(from: rows.lowerBound / blockRows * blockRows, to: rows.upperBound, by: blockRows) {
+            let present = max(blockStart, rows.lowerBound)..<min(blockStart + blockRows, rows.upperBound)
+            var lists = [[Int32]](repeating: [], count: blockRows)
+            var ridge = [Float](repeating: 0, count: blockRows)
+            var x = Matrix(rows: blockRows, columns: k)
+            for row in present {
+                let position = row - blockStart, local = row - rows.lowerBound
+                lists[position] = rated[row]
+                ridge[position] = configuration.regularization * pow(Float(rated[row].count) + weight * otherCount, configuration.regularizationExponent)
+                x.values.replaceSubrange((position * k)..<((position + 1) * k), with: current.values[(local * k)..<((local + 1) * k)])
+            }
             conjugateGradient(x: &x, lists: lists, ridge: ridge, gram: gram, fixed: fixed, steps: configuration.conjugateGradientSteps)
-            result.values.replaceSubrange((blockStart * k)..<((blockStart + count) * k), with: x.values)
+            for row in present {
+                let position = row - blockStart, local = row - rows.lowerBound
+                result.values.replaceSubrange((local * k)..<((local + 1) * k), with: x.values[(position * k)..<((position + 1) * k)])
+            }
         }
         return result
     }
