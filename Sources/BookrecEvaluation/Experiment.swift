@@ -90,7 +90,8 @@ public struct Experiment {
                     let coldScore = criterion == .warm ? nil : evaluator.cold(ranker, onValidation: true).ndcg10
                     log(String(format: "  %@ %@: validation NDCG@10 warm %@, cold %@", label, setting,
                                warmScore.map { String(format: "%.4f", $0) } ?? "n/a", coldScore.map { String(format: "%.4f", $0) } ?? "n/a"))
-                    score = [warmScore, coldScore].compactMap { $0 }.reduce(0, +) / Double([warmScore, coldScore].compactMap { $0 }.count)
+                    let scores = [warmScore, coldScore].compactMap { $0 }
+                    score = scores.reduce(0, +) / Double(scores.count)
                 }
                 if best == nil || score > best!.1 { best = (ranker, score, setting) }
             }

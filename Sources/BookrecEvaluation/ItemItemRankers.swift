@@ -130,26 +130,14 @@ public struct ContentToCollaborativeRanker: Ranker {
     public init(_ data: IndexedData, content: Matrix, collaborative: Ranker, neighbourCount: Int) {
         name = "content→collaborative (\(collaborative.name))"
         self.collaborative = collaborative
-        var normalised = content
-        for b in 0..<content.rows {
-            var row = content.row(b)
-            normalize(&row)
-            normalised.setRow(b, row)
-        }
+        let normalised = content.rowsNormalized
         let counts = data.interactions.ratingCounts()
         let unrated = counts.indices.filter { counts[$0] == 0 }
         let rated = counts.indices.filter { counts[$0] > 0 }
         let similarities = multiply(normalised.gathering(rows: unrated), normalised.gathering(rows: rated), transposeB: true)
-        var placements: [(book: Int, neighbours: [(book: Int, weight: Float)])] = []
-        for (u, book) in unrated.enumerated() {
-            var candidates: [(book: Int, similarity: Float)] = []
-            for (column, neighbour) in rated.enumerated() { candidates.append((neighbour, max(similarities[u, column], 0))) }
-            candidates.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.book < $1.book }
-            let nearest = candidates.prefix(neighbourCount)
-            let total: Float = nearest.reduce(0) { $0 + $1.similarity }
-            placements.append((book, nearest.map { (book: $0.book, weight: total > 0 ? $0.similarity / total : 0) }))
+        placements = unrated.enumerated().map { u, book in
+            (book, similarityWeightedNeighbours(similarities, row: u, count: neighbourCount).map { (book: rated[$0.column], weight: $0.weight) })
         }
-        self.placements = placements
     }
 
     public func scores(readers: [Int]) -> Matrix {

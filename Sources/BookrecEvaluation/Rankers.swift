@@ -112,13 +112,7 @@ public struct ContentProfileRanker: Ranker {
     let likedBooks: [[Int]]
 
     public init(_ data: IndexedData, content: Matrix) {
-        var normalised = content
-        for b in 0..<content.rows {
-            var row = content.row(b)
-            normalize(&row)
-            normalised.setRow(b, row)
-        }
-        self.content = normalised
+        self.content = content.rowsNormalized
         likedBooks = data.interactions.likedBooks()
     }
 

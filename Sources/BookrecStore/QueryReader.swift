@@ -92,10 +92,6 @@ public final class QueryReader {
         let loaded = try store.bookVectors(generationID: generationID)
         books = loaded
         bookIndex = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
-        unitBookVectors = Matrix(stacking: loaded.vectors.map { vector in
-            var unit = vector
-            normalize(&unit)
-            return unit
-        }, columns: loaded.vectors.first?.count ?? 0)
+        unitBookVectors = Matrix(stacking: loaded.vectors, columns: loaded.vectors.first?.count ?? 0).rowsNormalized
     }
 }

@@ -41,6 +41,17 @@ public struct Matrix: Codable, Equatable, Sendable {
         values.replaceSubrange(index * columns..<(index + 1) * columns, with: row)
     }
 
+    /// Every row scaled to unit L2 norm (`normalize`); a zero row stays zero.
+    public var rowsNormalized: Matrix {
+        var result = self
+        for r in 0..<rows {
+            var row = self.row(r)
+            normalize(&row)
+            result.setRow(r, row)
+        }
+        return result
+    }
+
     public var transposed: Matrix {
         var result = Matrix(rows: columns, columns: rows)
         for r in 0..<rows {

@@ -12,31 +12,31 @@ extension ItemSide {
     public mutating func placeByContent(_ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int) {
         let k = vectors.columns
         guard !rows.isEmpty, !candidates.isEmpty, m < k, source.vectors.columns == k else { return }
-        func unitContent(_ side: ItemSide, _ indices: [Int]) -> Matrix {
-            var result = Matrix(rows: indices.count, columns: m)
-            for (i, row) in indices.enumerated() {
-                var content = Array(side.vectors.values[(row * k)..<(row * k + m)])
-                normalize(&content)
-                result.setRow(i, content)
-            }
-            return result
+        func contentFactors(_ side: ItemSide, _ indices: [Int]) -> Matrix {
+            Matrix(stacking: indices.map { Array(side.vectors.values[($0 * k)..<($0 * k + m)]) }, columns: m)
         }
-        let similarities = multiply(unitContent(self, rows), unitContent(source, candidates), transposeB: true)
+        let similarities = multiply(contentFactors(self, rows).rowsNormalized, contentFactors(source, candidates).rowsNormalized, transposeB: true)
         for (i, row) in rows.enumerated() {
-            var nearest: [(candidate: Int, similarity: Float)] = []
-            for (j, candidate) in candidates.enumerated() where similarities[i, j] > 0 {
-                nearest.append((candidate, similarities[i, j]))
-            }
-            nearest.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.candidate < $1.candidate }
-            nearest = Array(nearest.prefix(Self.placementNeighbours))
-            let total = nearest.reduce(Float(0)) { $0 + $1.similarity }
-            guard total > 0 else { continue }
-            for (candidate, similarity) in nearest {
-                let weight = similarity / total
+            for (column, weight) in similarityWeightedNeighbours(similarities, row: i, count: Self.placementNeighbours) {
+                let candidate = candidates[column]
                 for f in m..<k { vectors.values[row * k + f] += weight * source.vectors.values[candidate * k + f] }
             }
         }
     }
+}
+
+/// The `count` columns of row `row` of `similarities` with the highest positive similarity (ties
+/// by the lower column), each with its similarity divided by their sum: the neighbours a book
+/// without ratings is placed by, and their weights.
+public func similarityWeightedNeighbours(_ similarities: Matrix, row: Int, count: Int) -> [(column: Int, weight: Float)] {
+    var nearest: [(column: Int, similarity: Float)] = []
+    for column in 0..<similarities.columns where similarities[row, column] > 0 {
+        nearest.append((column, similarities[row, column]))
+    }
+    nearest.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.column < $1.column }
+    nearest = Array(nearest.prefix(count))
+    let total = nearest.reduce(Float(0)) { $0 + $1.similarity }
+    return nearest.map { ($0.column, $0.similarity / total) }
 }
 
 extension ModelParameters {

@@ -44,7 +44,7 @@ public struct Scorer: Sendable {
     /// The books in tiles of `blockSize` rows of `augmentedItems`, each book at row id mod
     /// `blockSize`, zero where no book sits; `tileBooks[t]` lists (row, book) of tile t.
     let tiles: [Matrix]
-    let tileBooks: [[(row: Int, book: Int)]]
+    let tileBooks: [[(row: Int, index: Int)]]
     public let factors: Int
     public let bookIDs: [Int]
 
@@ -74,8 +74,8 @@ public struct Scorer: Sendable {
 
     /// Groups items by their place, `slot` mod `blockSize`: (row, index) lists, one per block;
     /// items whose places collide go to further blocks.
-    static func places(_ slots: [Int]) -> [[(row: Int, book: Int)]] {
-        var blocks: [[(row: Int, book: Int)]] = []
+    static func places(_ slots: [Int]) -> [[(row: Int, index: Int)]] {
+        var blocks: [[(row: Int, index: Int)]] = []
         var used = [Int](repeating: 0, count: blockSize)  // items placed at each row so far
         for (index, slot) in slots.enumerated() {
             let row = (slot % blockSize + blockSize) % blockSize
@@ -93,7 +93,7 @@ public struct Scorer: Sendable {
 
     /// Calls `body` with each block of readers' logits (`blockSize` rows × books) and the readers
     /// in it: (row of the block, index in `readers`), reader r at row `slots[r]` mod `blockSize`.
-    private func forEachBlock(readers: Matrix, readerBias: [Float], slots: [Int], _ body: (Matrix, [(row: Int, book: Int)]) -> Void) {
+    private func forEachBlock(readers: Matrix, readerBias: [Float], slots: [Int], _ body: (Matrix, [(row: Int, index: Int)]) -> Void) {
         precondition(readers.columns == factors, "reader vectors have \(readers.columns) factors, items \(factors)")
         precondition(slots.count == readers.rows && readerBias.count == readers.rows)
         var block = Matrix(rows: Self.blockSize, columns: factors + 2)
