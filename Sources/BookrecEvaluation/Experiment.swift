@@ -143,9 +143,26 @@ public struct Experiment {
             })
             evaluate(ials, cold: false, since: start)
             start = Date()
-            let ease = try tuned("EASE^R", [30, 80, 250, 1000].map { regularization in
-                ("λ \(regularization)", { try EASERanker(data, regularization: Float(regularization)) })
+            // Relevance here is a rating of 4 or more, so a careful user of EASE^R also tries
+            // weighing the rated books of a reader's row by their ratings; B is fitted once per λ.
+            var easeModels: [Float: EASE] = [:]
+            func easeModel(_ regularization: Float) throws -> EASE {
+                if let model = easeModels[regularization] { return model }
+                let model = try EASE(interactions: data.interactions, regularization: regularization)
+                easeModels[regularization] = model
+                return model
+            }
+            let readerRows: [(label: String, neutral: Float, disliked: Float)] = [
+                ("every rating 1", 1, 1), ("ratings of 4 and 5 only", 0, 0), ("3 counts 0.5, 1 and 2 nothing", 0.5, 0),
+            ]
+            let ease = try tuned("EASE^R", [30, 80, 250].flatMap { regularization in
+                readerRows.map { row in
+                    ("λ \(regularization), \(row.label)", {
+                        EASERanker(data, model: try easeModel(Float(regularization)), neutralWeight: row.neutral, dislikedWeight: row.disliked)
+                    })
+                }
             })
+            easeModels = [:]
             evaluate(ease, cold: false, since: start)
             start = Date()
             // The collaborative model that new books' neighbours feed is the best warm one above.
@@ -169,17 +186,17 @@ public struct Experiment {
         var base = self.base
         base.seed = seed
         if quick { base.epochs = min(base.epochs, 2) }
-        func bookrec(_ name: String, _ change: @escaping (inout ModelConfiguration) -> Void) -> BookrecRanker {
+        func bookrec(_ name: String, _ change: @escaping (inout ModelConfiguration) -> Void) throws -> BookrecRanker {
             var configuration = base
             change(&configuration)
-            return BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
+            return try BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
         }
         start = Date()
-        // The model starts as iALS plus the content profile; whether BPR epochs on top help is
-        // chosen on validation.
-        let epochChoices = mainModelOnly ? [base.epochs] : Array(Set([base.epochs / 2, max(base.epochs, 1)])).sorted()
-        let main = try tuned("bookrec", on: .warmAndCold, epochChoices.map { epochs in
-            ("\(epochs) epochs", { bookrec("bookrec: fused, personalised (BPR)") { $0.epochs = epochs } })
+        // The closed-form model, fitted once; the weight of its item-item term is chosen on validation.
+        let fitted = try bookrec("bookrec: fused, personalised") { _ in }
+        let scales = mainModelOnly || base.itemItem == nil ? [base.itemItem?.scale ?? 0] : [8, 16, 32]
+        let main = try tuned("bookrec", on: .warmAndCold, scales.map { scale in
+            ("item-item weight \(scale)", { fitted.withItemItemScale(Float(scale)) })
         })
         base = main.configuration
         evaluate(main, cold: true, since: start)
@@ -191,12 +208,12 @@ public struct Experiment {
             ("bookrec: text only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .text; c.epochs = Self.trainedEpochs }),
             ("bookrec: cover only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .cover; c.epochs = Self.trainedEpochs }),
             ("bookrec: fused, personalised, no collaborative residual", { (c: inout ModelConfiguration) in c.collaborativeResidual = false }),
-            ("bookrec: fused, personalised, MSE objective", { (c: inout ModelConfiguration) in c.objective = .mse; c.epochs = Self.trainedEpochs }),
+            ("bookrec: fused, personalised, MSE objective", { (c: inout ModelConfiguration) in c.objective = .mse; c.itemItem = nil; c.epochs = Self.trainedEpochs }),
         ]
         let variants = mainModelOnly ? [] : modalitiesOnly ? Array(ablation.prefix(2)) : ablation
         for variant in variants {
             start = Date()
-            evaluate(bookrec(variant.name, variant.change), cold: true, since: start)
+            evaluate(try bookrec(variant.name, variant.change), cold: true, since: start)
         }
         if let testReaderLimit { notes.append("Only the first \(testReaderLimit) test readers of each protocol were scored.") }
         notes.append("Encoders: \(encoders).")

@@ -81,22 +81,41 @@ public struct RP3betaRanker: Ranker {
     public func scores(readers: [Int]) -> Matrix { neighbours.scores(readers: readers) }
 }
 
-/// EASE^R (`BookrecCore.EASE`) with its λ.
+/// EASE^R (`BookrecCore.EASE`) with its λ. A reader's row of X weighs each rated book by its
+/// rating: 1 for 4 or 5, `neutralWeight` for 3, `dislikedWeight` for 1 or 2 (all 1: the binary X
+/// of the paper; relevance in this evaluation is a rating of 4 or more).
 public struct EASERanker: Ranker {
     public let name = "EASE^R"
     let model: EASE
-    let booksByReader: [[Int32]]
+    let ratedBooks: [[(book: Int32, weight: Float)]]
 
-    public init(_ data: IndexedData, regularization: Float, content: Matrix? = nil, contentWeight: Float = 0) throws {
-        model = try EASE(interactions: data.interactions, regularization: regularization, content: content, contentWeight: contentWeight)
-        booksByReader = data.interactions.booksByReader
+    public init(_ data: IndexedData, regularization: Float, neutralWeight: Float = 1, dislikedWeight: Float = 1) throws {
+        try self.init(data, model: EASE(interactions: data.interactions, regularization: regularization), neutralWeight: neutralWeight, dislikedWeight: dislikedWeight)
+    }
+
+    /// The same weights B with other rating weights.
+    public init(_ data: IndexedData, model: EASE, neutralWeight: Float, dislikedWeight: Float) {
+        self.model = model
+        let ix = data.interactions
+        var rated = [[(book: Int32, weight: Float)]](repeating: [], count: ix.readers)
+        for i in 0..<ix.count {
+            rated[Int(ix.reader[i])].append((ix.book[i], ix.rating[i] >= 4 ? 1 : ix.rating[i] >= 3 ? neutralWeight : dislikedWeight))
+        }
+        ratedBooks = rated
     }
 
     public func scores(readers: [Int]) -> Matrix {
-        var result = Matrix(rows: readers.count, columns: model.weights.columns)
+        let n = model.weights.columns
+        var result = Matrix(rows: readers.count, columns: n)
         result.values.withUnsafeMutableBufferPointer { all in
-            for (r, reader) in readers.enumerated() {
-                model.addScores(ratedBooks: booksByReader[reader], into: UnsafeMutableBufferPointer(rebasing: all[(r * model.weights.columns)..<((r + 1) * model.weights.columns)]))
+            model.weights.values.withUnsafeBufferPointer { w in
+                for (r, reader) in readers.enumerated() {
+                    let out = all.baseAddress! + r * n
+                    for (book, weight) in ratedBooks[reader] where weight != 0 {
+                        let row = w.baseAddress! + Int(book) * n
+                        for j in 0..<n { out[j] += weight * row[j] }
+                    }
+                }
             }
         }
         return result

@@ -130,26 +130,45 @@ public struct ContentProfileRanker: Ranker {
     }
 }
 
-/// bookrec's model: logits p_u·q_b + wᵀh_b + c (+ β_u for ratings).
+/// bookrec's model: logits p_u·q_b + wᵀh_b + c (+ β_u for ratings) + the item-item term.
 public struct BookrecRanker: Ranker {
     public let name: String
-    public let configuration: ModelConfiguration
+    public private(set) var configuration: ModelConfiguration
     let parameters: ModelParameters
     let scorer: Scorer
+    private(set) var itemItem: ItemItemTerm?
+    let ratings: [[Rating]]
 
-    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures, log: (String) -> Void = { _ in }) {
+    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures, log: (String) -> Void = { _ in }) throws {
         self.name = name
         self.configuration = configuration
         let started = Date()
         parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
             log(String(format: "  %@: epoch %d loss %.4f (%.0f s)", name, epoch, loss, Date().timeIntervalSince(started)))
         }
-        let side = parameters.scoringSide(features, configuration: configuration, ratingCounts: data.interactions.ratingCounts())
-        scorer = Scorer(side: side, bookIDs: data.bookIDs)
+        let model = try parameters.scoringModel(features, configuration: configuration, interactions: data.interactions, bookIDs: data.bookIDs)
+        scorer = Scorer(side: model.side, bookIDs: data.bookIDs)
+        itemItem = model.itemItem.map { ItemItemTerm(weights: $0, columns: data.bookIDs) }
+        let ix = data.interactions
+        var ratings = [[Rating]](repeating: [], count: ix.readers)
+        for i in 0..<ix.count {
+            ratings[Int(ix.reader[i])].append(Rating(user: Int(ix.reader[i]), book: data.bookIDs[Int(ix.book[i])], rating: Int(ix.rating[i])))
+        }
+        self.ratings = ratings
     }
 
     public func scores(readers: [Int]) -> Matrix {
-        scorer.logits(readers: parameters.readerVectors.gathering(rows: readers), readerBias: readers.map { parameters.readerBias[$0] }, slots: readers)
+        scorer.logits(
+            readers: parameters.readerVectors.gathering(rows: readers), readerBias: readers.map { parameters.readerBias[$0] }, slots: readers,
+            adding: itemItem.map { term in { r, logits in term.add(ratings: ratings[readers[r]], to: logits) } })
+    }
+
+    /// The same model with another weight of its item-item term.
+    public func withItemItemScale(_ scale: Float) -> BookrecRanker {
+        var copy = self
+        copy.configuration.itemItem?.scale = scale
+        copy.itemItem = itemItem?.rescaled(scale)
+        return copy
     }
 
     public func predictedRating(reader: Int, book: Int) -> Double? {

@@ -112,12 +112,26 @@ extension GenerationRunner {
             .features(for: books, coverHashes: coverHashes)
         var side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: Array(repeating: nil, count: books.count))
         if configuration.model.collaborativeResidual {
-            // As the model step places the catalog's unrated books: by their nearest rated books.
+            // As the model step places the catalog's unrated books: by their nearest rated books,
+            // in the factors and in the item-item weights.
             let stored = try store.bookVectors(generationID: generationID)
             let rated = try store.ratedBookIDs()
-            side.placeByContent(
+            let placements = side.placeByContent(
                 Array(0..<books.count), neighbours: ItemSide(vectors: stored.vectors, bookTerms: stored.terms),
                 among: stored.ids.indices.filter { rated.contains(stored.ids[$0]) }, contentFactors: configuration.model.contentFactors)
+            if var itemItem = try store.itemItemWeights(generationID: generationID) {
+                let position = Dictionary(uniqueKeysWithValues: itemItem.bookIDs.enumerated().map { ($1, Int32($0)) })
+                for (book, neighbours) in zip(books, placements) {
+                    // A neighbour that had no ratings when the model was fitted (added since, or
+                    // rated since) has no column of B of its own: it lends its placement.
+                    itemItem.place(bookID: book.id, neighbours.flatMap { neighbour -> [ItemItemWeights.Placement] in
+                        let id = stored.ids[neighbour.row]
+                        if let placed = itemItem.placements[id] { return placed.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
+                        return position[id].map { [.init(position: $0, weight: neighbour.weight)] } ?? []
+                    })
+                }
+                try store.saveBlob(generationID: generationID, name: ModelBlob.itemItem, bytes: itemItem.serialized())
+            }
         }
         try store.saveBookVectors(
             generationID: generationID, books.enumerated().map { (row, book) in (book.id, side.vectors.row(row), side.bookTerms[row]) })

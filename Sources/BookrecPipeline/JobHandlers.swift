@@ -68,6 +68,8 @@ public final class ScoringContext {
     public let scorer: Scorer
     public let bookIndex: [Int: Int]
     public let topK: Int
+    /// The item-item term of the scored books, for a model that has one.
+    let itemItem: ItemItemTerm?
     /// The generation whose lists new books are merged into, for an add-books generation.
     let mergedIntoParent: Int?
 
@@ -90,6 +92,7 @@ public final class ScoringContext {
             mergedIntoParent = nil
         }
         scorer = Scorer(side: ItemSide(vectors: books.vectors, bookTerms: books.terms), bookIDs: books.ids)
+        itemItem = try store.itemItemWeights(generationID: generationID).map { ItemItemTerm(weights: $0, columns: books.ids) }
         bookIndex = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, $0) })
         topK = configuration.storedTopK
         self.generationID = generationID
@@ -102,10 +105,12 @@ public final class ScoringContext {
         guard unknown.isEmpty else {
             throw PermanentJobError("score shard names readers without vectors in generation \(generationID): \(unknown.prefix(10).map(String.init).joined(separator: ", "))")
         }
-        let rated = try store.ratedBooks(userIDs: userIDs)
+        let ratings = try store.ratings(userIDs: userIDs)
         let readers = Matrix(stacking: userIDs.map { vectors[$0]!.vector }, columns: scorer.factors)
-        let excluded = userIDs.map { user in (rated[user] ?? []).compactMap { bookIndex[$0] }.sorted().map(Int32.init) }
-        let lists = scorer.topK(readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, slots: userIDs, excluded: excluded, k: topK)
+        let excluded = userIDs.map { user in (ratings[user] ?? []).compactMap { bookIndex[$0.book] }.sorted().map(Int32.init) }
+        let lists = scorer.topK(
+            readers: readers, readerBias: userIDs.map { vectors[$0]!.bias }, slots: userIDs, excluded: excluded, k: topK,
+            adding: itemItem.map { term in { r, logits in term.add(ratings: ratings[userIDs[r]] ?? [], to: logits) } })
         let scored = zip(userIDs, lists).map { user, list in
             (userID: user, books: list.map { ScoredRecommendation(bookID: scorer.bookIDs[$0.book], logit: $0.logit) })
         }

@@ -45,7 +45,8 @@ public struct ModelBuilder {
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
             log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))
         }
-        let side = parameters.scoringSide(features, configuration: configuration.model, ratingCounts: interactions.ratingCounts())
+        let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: books.map(\.id))
+        let side = model.side
         let foldIn = FoldIn(configuration: configuration.model, parameters: parameters, items: side, interactions: interactions)
 
         try store.saveBookVectors(
@@ -58,6 +59,9 @@ public struct ModelBuilder {
                 (user, parameters.readerVectors.row(row), parameters.readerBias[row], ratingsFingerprint(ratingsByReader[user] ?? []))
             })
         try store.saveBlob(generationID: generationID, name: ModelBlob.foldIn, bytes: try JSONEncoder().encode(foldIn))
+        if let itemItem = model.itemItem {
+            try store.saveBlob(generationID: generationID, name: ModelBlob.itemItem, bytes: itemItem.serialized())
+        }
         try store.saveBlob(
             generationID: generationID, name: ModelBlob.encoders,
             bytes: Data("\(encoders.textIdentity), \(encoders.coverIdentity)".utf8))

@@ -7,6 +7,8 @@ public enum ModelBlob {
     public static let textIDF = "text-idf"
     public static let parameters = "parameters"
     public static let foldIn = "fold-in"
+    /// The item-item weights (`ItemItemWeights.serialized`), with the placements of books without ratings.
+    public static let itemItem = "item-item"
     /// The identities (name@version) of the encoders whose outputs trained the model.
     public static let encoders = "encoders"
     /// An add-books generation's new books (JSON ids): the only books its score jobs score.
@@ -136,6 +138,14 @@ extension Store {
     public func blob(generationID: Int, name: String) throws -> Data? {
         try read { db in
             try Data.fetchOne(db, sql: "SELECT bytes FROM modelBlob WHERE generationId = ? AND name = ?", arguments: [generationID, name])
+        }
+    }
+
+    /// The generation's item-item weights, or nil for a model without them.
+    public func itemItemWeights(generationID: Int) throws -> ItemItemWeights? {
+        guard let bytes = try blob(generationID: generationID, name: ModelBlob.itemItem) else { return nil }
+        do { return try ItemItemWeights(serialized: bytes) } catch {
+            throw StoreError("the item-item weights of generation \(generationID) are damaged: \(error)")
         }
     }
 

@@ -54,7 +54,7 @@ public final class QueryReader {
         return top.map { (books.ids[$0.book], $0.logit) }
     }
 
-    /// ŷ_ub = σ(p_u · q_b + term_b + β_u) for any candidate books.
+    /// ŷ_ub = σ(p_u · q_b + term_b + β_u + the item-item term) for any candidate books.
     public func rank(user: Int, books candidates: [Int]) throws -> [(bookID: Int, score: Float)] {
         let scorer = try pairScorer()
         return try candidates.map { ($0, try scorer.score(user: user, book: $0)) }
@@ -63,27 +63,37 @@ public final class QueryReader {
     /// Scores pairs from memory: every book vector and, on demand, reader vectors.
     public func pairScorer() throws -> PairScorer {
         try loadBooks()
-        return PairScorer(reader: self)
+        return try PairScorer(reader: self)
     }
 
     public final class PairScorer {
         let reader: QueryReader
-        private var readers: [Int: (vector: [Float], bias: Float)?] = [:]
+        let itemItem: ItemItemTerm?
+        /// Each reader's vector, β_u and item-item term of every book (zero without the term).
+        private var readers: [Int: (vector: [Float], bias: Float, itemItem: [Float])?] = [:]
 
-        init(reader: QueryReader) {
+        init(reader: QueryReader) throws {
             self.reader = reader
+            itemItem = try reader.store.itemItemWeights(generationID: reader.generationID).map { ItemItemTerm(weights: $0, columns: reader.books!.ids) }
         }
 
         public func score(user: Int, book: Int) throws -> Float {
             guard let index = reader.bookIndex[book], let books = reader.books else { throw QueryError("unknown book \(book)") }
             if readers[user] == nil {
-                readers[user] = try reader.store.readerVectors(generationID: reader.generationID, userIDs: [user])[user]
+                readers[user] = try reader.store.readerVectors(generationID: reader.generationID, userIDs: [user])[user].map { vector, bias in
+                    var term = [Float](repeating: 0, count: books.ids.count)
+                    if let itemItem {
+                        let ratings = try reader.store.ratings(userIDs: [user])[user] ?? []
+                        term.withUnsafeMutableBufferPointer { itemItem.add(ratings: ratings, to: $0) }
+                    }
+                    return (vector, bias, term)
+                }
             }
-            guard let entry = readers[user], let (vector, bias) = entry else { throw QueryError("unknown reader \(user)") }
+            guard let entry = readers[user], let (vector, bias, term) = entry else { throw QueryError("unknown reader \(user)") }
             var logit = books.terms[index] + bias
             let item = books.vectors[index]
             for f in 0..<item.count { logit += vector[f] * item[f] }
-            return sigmoid(logit)
+            return sigmoid(logit + term[index])
         }
     }
 

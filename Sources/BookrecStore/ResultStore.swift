@@ -99,12 +99,14 @@ extension Store {
         }
     }
 
-    /// The books each of these readers has rated, sorted by id.
-    public func ratedBooks(userIDs: [Int]) throws -> [Int: [Int]] {
+    /// The ratings of each of these readers, by book id.
+    public func ratings(userIDs: [Int]) throws -> [Int: [Rating]] {
         try read { db in
-            var result: [Int: [Int]] = [:]
-            let statement = try db.makeStatement(sql: "SELECT bookId FROM rating WHERE userId = ? ORDER BY bookId")
-            for user in userIDs { result[user] = try Int.fetchAll(statement, arguments: [user]) }
+            var result: [Int: [Rating]] = [:]
+            let statement = try db.makeStatement(sql: "SELECT bookId, rating FROM rating WHERE userId = ? ORDER BY bookId")
+            for user in userIDs {
+                result[user] = try Row.fetchAll(statement, arguments: [user]).map { Rating(user: user, book: $0["bookId"], rating: $0["rating"]) }
+            }
             return result
         }
     }

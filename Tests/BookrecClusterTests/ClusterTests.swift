@@ -50,11 +50,14 @@ final class ClusterTests: XCTestCase {
         let interactions = data.interactions
         let readerIDs = data.readerIDs
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
-        let side = parameters.scoringSide(features, configuration: configuration.model, ratingCounts: interactions.ratingCounts())
-        let scorer = Scorer(side: side, bookIDs: catalog.books.map(\.id))
+        let bookIDs = catalog.books.map(\.id)
+        let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: bookIDs)
+        let scorer = Scorer(side: model.side, bookIDs: bookIDs)
+        let itemItem = try XCTUnwrap(model.itemItem.map { ItemItemTerm(weights: $0, columns: bookIDs) }, "the default model has an item-item part")
+        let ratings = Dictionary(grouping: catalog.ratings, by: \.user)
         let expected = scorer.topK(
             readers: parameters.readerVectors, readerBias: parameters.readerBias, slots: readerIDs,
-            excluded: interactions.booksByReader, k: 20)
+            excluded: interactions.booksByReader, k: 20, adding: { r, logits in itemItem.add(ratings: ratings[readerIDs[r]] ?? [], to: logits) })
 
         let reader = try QueryReader(store: store)
         var compared = 0
@@ -79,7 +82,7 @@ final class ClusterTests: XCTestCase {
         let list = try JSONSerialization.jsonObject(with: Data(recommend.output.utf8)) as! [[String: Any]]
         XCTAssertEqual(list.map { $0["rank"] as! Int }, [1, 2, 3, 4, 5])
         XCTAssertFalse((list[0]["title"] as! String).isEmpty)
-        let rated = Set(try store.ratedBooks(userIDs: [user])[user]!)
+        let rated = Set(try store.ratings(userIDs: [user])[user]!.map(\.book))
         XCTAssertTrue(list.allSatisfy { !rated.contains($0["book_id"] as! Int) }, "rated books are never recommended")
 
         let unknown = try cluster.run("bookrec-query", ["recommend", "--user", "999999999"])

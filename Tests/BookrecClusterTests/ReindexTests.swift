@@ -113,10 +113,10 @@ final class ReindexTests: XCTestCase {
         for user in changed {
             let stored = try store.recommendations(generationID: 4, userID: user, limit: 20)
             XCTAssertEqual(stored.map(\.bookID), expected[user]!.map(\.bookID), "reader \(user)")
-            let rated = Set(try store.ratedBooks(userIDs: [user])[user]!)
+            let rated = Set(try store.ratings(userIDs: [user])[user]!.map(\.book))
             XCTAssertTrue(stored.allSatisfy { !rated.contains($0.bookID) }, "reader \(user) is not offered what they rated")
         }
-        XCTAssertTrue(Set([2, 301]).isSubset(of: Set(try store.ratedBooks(userIDs: [35])[35]!)))
+        XCTAssertTrue(Set([2, 301]).isSubset(of: Set(try store.ratings(userIDs: [35])[35]!.map(\.book))))
         XCTAssertEqual(try store.recommendations(generationID: 4, userID: 999999, limit: 20).count, 20, "a new reader is folded in")
         let unchanged = try cluster.run("bookrec-coordinator", ["add-ratings", newBooks.appendingPathComponent("ratings.csv").path])
         XCTAssertTrue(unchanged.output.contains("no readers with new ratings; generation 4 stays active"), unchanged.output)
@@ -146,13 +146,15 @@ final class ReindexTests: XCTestCase {
         setBLASThreads(1)
         let books = try store.bookVectors(generationID: generationID)
         let scorer = Scorer(side: ItemSide(vectors: books.vectors, bookTerms: books.terms), bookIDs: books.ids)
+        let itemItem = try XCTUnwrap(store.itemItemWeights(generationID: generationID).map { ItemItemTerm(weights: $0, columns: books.ids) })
         let users = try readers ?? store.readerIDs(generationID: generationID)
         let vectors = try store.readerVectors(generationID: generationID, userIDs: users)
-        let rated = try store.ratedBooks(userIDs: users)
+        let ratings = try store.ratings(userIDs: users)
         let position = Dictionary(uniqueKeysWithValues: books.ids.enumerated().map { ($1, Int32($0)) })
         let lists = scorer.topK(
             readers: Matrix(stacking: users.map { vectors[$0]!.vector }, columns: scorer.factors), readerBias: users.map { vectors[$0]!.bias },
-            slots: users, excluded: users.map { (rated[$0] ?? []).compactMap { position[$0] }.sorted() }, k: k)
+            slots: users, excluded: users.map { (ratings[$0] ?? []).compactMap { position[$0.book] }.sorted() }, k: k,
+            adding: { r, logits in itemItem.add(ratings: ratings[users[r]] ?? [], to: logits) })
         return Dictionary(uniqueKeysWithValues: zip(users, lists.map { $0.map { ScoredRecommendation(bookID: books.ids[$0.book], logit: $0.logit) } }))
     }
 

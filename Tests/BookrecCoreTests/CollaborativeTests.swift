@@ -67,8 +67,7 @@ final class EASETests: XCTestCase {
         let interactions = twoTastes()
         let ease = try EASE(interactions: interactions, regularization: 1)
         for reader in [0, 3, 21, 39] {
-            var scores = [Float](repeating: 0, count: interactions.books)
-            scores.withUnsafeMutableBufferPointer { ease.addScores(ratedBooks: interactions.booksByReader[reader], into: $0) }
+            let scores = itemItemScores(ease, rated: interactions.booksByReader[reader])
             let unrated = (0..<10).filter { !interactions.hasRated(reader: reader, book: $0) }
             let best = unrated.max { scores[$0] < scores[$1] }!
             XCTAssertEqual(best, (reader < 20 ? 0 : 5) + reader % 5, "reader \(reader): scores \(scores)")
@@ -82,10 +81,16 @@ final class EASETests: XCTestCase {
         var content = Matrix(rows: 11, columns: 2)
         for book in 0..<11 { content[book, book < 5 || book == 10 ? 0 : 1] = 1 }
         let ease = try EASE(interactions: interactions, regularization: 1, content: content, contentWeight: 1)
-        var scores = (first: [Float](repeating: 0, count: 11), second: [Float](repeating: 0, count: 11))
-        scores.first.withUnsafeMutableBufferPointer { ease.addScores(ratedBooks: interactions.booksByReader[0], into: $0) }
-        scores.second.withUnsafeMutableBufferPointer { ease.addScores(ratedBooks: interactions.booksByReader[20], into: $0) }
-        XCTAssertGreaterThan(scores.first[10], scores.second[10], "the new book belongs to the first taste")
+        let first = itemItemScores(ease, rated: interactions.booksByReader[0]), second = itemItemScores(ease, rated: interactions.booksByReader[20])
+        XCTAssertGreaterThan(first[10], second[10], "the new book belongs to the first taste")
+    }
+
+    /// Σ of the rows of B of the rated books, through the model's sparse weights (all kept).
+    private func itemItemScores(_ ease: EASE, rated: [Int32]) -> [Float] {
+        var configuration = ItemItemConfiguration()
+        configuration.keptWeights = ease.weights.columns
+        let weights = ItemItemWeights(ease: ease, bookIDs: Array(0..<ease.weights.columns), configuration: configuration)
+        return weights.scores(rated: rated.map { (Int($0), 1) })
     }
 }
 

@@ -233,15 +233,18 @@ extension ModelTests {
     /// With no training epochs the model is its closed-form start, and the fold-in computes a
     /// reader's vector the way the start does: a reader of the training data gets back the vector
     /// they have (the content part exactly; the collaborative part up to iALS's last half-step).
-    func testClosedFormFoldInGivesAReaderTheVectorTheStartGaveThem() {
+    func testClosedFormFoldInGivesAReaderTheVectorTheStartGaveThem() throws {
         let catalog = TinyCatalog()
         let (configuration, parameters) = closedFormModel(catalog, fusedDimension: 8, factors: 10)
-        let side = parameters.scoringSide(catalog.features, configuration: configuration, ratingCounts: catalog.interactions.ratingCounts())
+        let side = try parameters.scoringModel(
+            catalog.features, configuration: configuration, interactions: catalog.interactions, bookIDs: Array(0..<catalog.interactions.books)).side
         let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
         XCTAssertNotNil(foldIn.start)
         let ix = catalog.interactions
         let readers = [0, 5, 11]
-        let ratings = readers.map { u in (0..<ix.count).filter { Int(ix.reader[$0]) == u }.map { (book: Int(ix.book[$0]), rating: ix.rating[$0]) } }
+        let ratings: [[(book: Int, rating: Float)]] = readers.map { u in
+            (0..<ix.count).filter { Int(ix.reader[$0]) == u }.map { (book: Int(ix.book[$0]), rating: ix.rating[$0]) }
+        }
         let solved = foldIn.solve(readers: ratings, items: side)
         let m = configuration.contentFactors
         for (u, solution) in zip(readers, solved) {

@@ -29,15 +29,4 @@ public struct EASE: Sendable {
         }
         weights = gram
     }
-
-    /// Adds the reader's scores of every book (the sum of the rows of the books they rated) to `scores`.
-    public func addScores(ratedBooks: [Int32], into scores: UnsafeMutableBufferPointer<Float>) {
-        let n = weights.columns
-        weights.values.withUnsafeBufferPointer { w in
-            for book in ratedBooks {
-                let row = w.baseAddress! + Int(book) * n
-                for j in 0..<n { scores[j] += row[j] }
-            }
-        }
-    }
 }

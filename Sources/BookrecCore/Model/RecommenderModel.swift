@@ -54,6 +54,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var profileScale: Float = 0.25
     /// Factor on a reader's collaborative factors at the start (iALS's reader factors).
     public var collaborativeScale: Float = 1
+    /// The item-item part of the logit (EASE^R with the content factors in its Gram matrix);
+    /// nil leaves it out. Part of the collaborative residual: without one there is none.
+    public var itemItem: ItemItemConfiguration? = ItemItemConfiguration()
     public var seed: UInt64 = 42
 
     /// m = d/2: the factors that start as a projection of the text.

@@ -72,6 +72,9 @@ public struct Scorer: Sendable {
 
     public var bookCount: Int { bookIDs.count }
 
+    /// Adds to reader r's logits (one per book, in `bookIDs` order) what the factors do not hold.
+    public typealias Addend = (_ reader: Int, _ logits: UnsafeMutableBufferPointer<Float>) -> Void
+
     /// Groups items by their place, `slot` mod `blockSize`: (row, index) lists, one per block;
     /// items whose places collide go to further blocks.
     static func places(_ slots: [Int]) -> [[(row: Int, index: Int)]] {
@@ -93,7 +96,8 @@ public struct Scorer: Sendable {
 
     /// Calls `body` with each block of readers' logits (`blockSize` rows × books) and the readers
     /// in it: (row of the block, index in `readers`), reader r at row `slots[r]` mod `blockSize`.
-    private func forEachBlock(readers: Matrix, readerBias: [Float], slots: [Int], _ body: (Matrix, [(row: Int, index: Int)]) -> Void) {
+    /// `adding(r, logits)` adds what the factors do not hold to reader r's logits (the item-item term).
+    private func forEachBlock(readers: Matrix, readerBias: [Float], slots: [Int], adding: Addend?, _ body: (Matrix, [(row: Int, index: Int)]) -> Void) {
         precondition(readers.columns == factors, "reader vectors have \(readers.columns) factors, items \(factors)")
         precondition(slots.count == readers.rows && readerBias.count == readers.rows)
         var block = Matrix(rows: Self.blockSize, columns: factors + 2)
@@ -116,14 +120,19 @@ public struct Scorer: Sendable {
                     }
                 }
             }
+            if let adding {
+                products.values.withUnsafeMutableBufferPointer { all in
+                    for (row, reader) in members { adding(reader, UnsafeMutableBufferPointer(rebasing: all[(row * bookCount)..<((row + 1) * bookCount)])) }
+                }
+            }
             body(products, members)
         }
     }
 
     /// Logits of every book for each reader, as (readers × books); `slots` as in `topK`.
-    public func logits(readers: Matrix, readerBias: [Float], slots: [Int]) -> Matrix {
+    public func logits(readers: Matrix, readerBias: [Float], slots: [Int], adding: Addend? = nil) -> Matrix {
         var result = Matrix(rows: readers.rows, columns: bookCount)
-        forEachBlock(readers: readers, readerBias: readerBias, slots: slots) { products, members in
+        forEachBlock(readers: readers, readerBias: readerBias, slots: slots, adding: adding) { products, members in
             for (row, reader) in members {
                 result.values.replaceSubrange(
                     (reader * bookCount)..<((reader + 1) * bookCount), with: products.values[(row * bookCount)..<((row + 1) * bookCount)])
@@ -135,11 +144,11 @@ public struct Scorer: Sendable {
     /// Each reader's top-K books, best first, skipping `excluded[r]` (sorted book positions).
     /// `slots[r]` is a number that stays with reader r whatever the shard (its id): it fixes the
     /// reader's row in the product, and with it every bit of its logits.
-    public func topK(readers: Matrix, readerBias: [Float], slots: [Int], excluded: [[Int32]], k: Int) -> [[ScoredBook]] {
+    public func topK(readers: Matrix, readerBias: [Float], slots: [Int], excluded: [[Int32]], k: Int, adding: Addend? = nil) -> [[ScoredBook]] {
         precondition(excluded.count == readers.rows)
         var results = [[ScoredBook]](repeating: [], count: readers.rows)
         let selector = TopKSelector(bookIDs: bookIDs)
-        forEachBlock(readers: readers, readerBias: readerBias, slots: slots) { products, members in
+        forEachBlock(readers: readers, readerBias: readerBias, slots: slots, adding: adding) { products, members in
             products.values.withUnsafeBufferPointer { all in
                 for (row, reader) in members {
                     let values = UnsafeBufferPointer(rebasing: all[(row * bookCount)..<((row + 1) * bookCount)])
