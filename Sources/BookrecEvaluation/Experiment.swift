@@ -18,6 +18,8 @@ public struct Experiment {
     /// Evaluates random, the content-only profile and bookrec with text only, cover only and
     /// fused (the rows that compare encoders).
     public var modalitiesOnly = false
+    /// Keeps `base`'s item-item weight instead of choosing it on validation.
+    public var fixedItemItemScale = false
     public var base = ModelConfiguration()
     public var log: (String) -> Void = { _ in }
     /// Epochs of the ablation rows that only training gives anything: the seed's head alone and
@@ -194,7 +196,7 @@ public struct Experiment {
         start = Date()
         // The closed-form model, fitted once; the weight of its item-item term is chosen on validation.
         let fitted = try bookrec("bookrec: fused, personalised") { _ in }
-        let scales = mainModelOnly || base.itemItem == nil ? [base.itemItem?.scale ?? 0] : [8, 16, 32]
+        let scales = mainModelOnly || fixedItemItemScale || base.itemItem == nil ? [base.itemItem?.scale ?? 0] : [8, 16, 32]
         let main = try tuned("bookrec", on: .warmAndCold, scales.map { scale in
             ("item-item weight \(scale)", { fitted.withItemItemScale(Float(scale)) })
         })

@@ -34,6 +34,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Norm of a reader's collaborative factors at the start of training.")
     var collaborativeScale = ModelConfiguration().collaborativeScale
 
+    @Option(help: "Weight of the item-item term in the logit (chosen on validation among 8, 16 and 32 unless given or --main-model-only).")
+    var itemItemWeight: Float?
+
+    @Option(help: "Item-item weights kept per book.")
+    var itemItemKept = ItemItemConfiguration().keptWeights
+
     @Option(help: "Passes of per-example SGD over reader and residual rows per epoch.")
     var sparsePasses = ModelConfiguration().sparsePasses
 
@@ -97,6 +103,11 @@ struct EvaluateCommand: ParsableCommand {
         experiment.testReaderLimit = testReaderLimit
         experiment.base.profileScale = profileScale
         experiment.base.collaborativeScale = collaborativeScale
+        experiment.base.itemItem?.keptWeights = itemItemKept
+        if let itemItemWeight {
+            experiment.base.itemItem?.scale = itemItemWeight
+            experiment.fixedItemItemScale = true
+        }
         experiment.base.sparsePasses = sparsePasses
         experiment.base.sparseLearningRate = sparseLearningRate
         experiment.base.epochs = epochs

@@ -14,6 +14,10 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
     public var dislikedWeight: Float = 0
     /// Multiplies the item-item score in the logit, against p_u·q_b + wᵀh_b + c + β_u.
     public var scale: Float = 16
+    /// ρ: a book placed by content (no ratings of its own) scores ρ × the weighted mean of its
+    /// neighbours' item-item scores. Below 1 it shrinks what content can only guess towards 0;
+    /// a full share put books without training ratings above better-known ones (docs/EVALUATION.md).
+    public var placementWeight: Float = 0.5
 
     public init() {}
 
@@ -58,8 +62,11 @@ public struct ItemItemWeights: Equatable, Sendable {
                 let row = all.baseAddress! + i * n
                 var order = (0..<n).filter { row[$0] != 0 }
                 if order.count > kept {
-                    order.sort { abs(row[$0]) != abs(row[$1]) ? abs(row[$0]) > abs(row[$1]) : $0 < $1 }
-                    order = Array(order.prefix(kept)).sorted()
+                    // Everything above the kept-th largest magnitude, then that magnitude's ties by column.
+                    let threshold = kthLargest(order.map { abs(row[$0]) }, kept)
+                    let above = order.filter { abs(row[$0]) > threshold }
+                    let ties = order.filter { abs(row[$0]) == threshold }.prefix(kept - above.count)
+                    order = (above + ties).sorted()
                 }
                 for j in order {
                     columns.append(Int32(j))
@@ -80,9 +87,10 @@ public struct ItemItemWeights: Equatable, Sendable {
         self.placements = placements
     }
 
-    /// Records where a book without ratings takes its scores from.
-    public mutating func place(bookID: Int, _ neighbours: [Placement]) {
-        placements[bookID] = neighbours
+    /// Records where a book without ratings takes its scores from: its nearest books (positions)
+    /// and their similarity weights, which the configuration's `placementWeight` scales.
+    public mutating func place(bookID: Int, nearest neighbours: [Placement]) {
+        placements[bookID] = neighbours.map { Placement(position: $0.position, weight: $0.weight * configuration.placementWeight) }
     }
 
     /// The reader's item-item scores of the model's books (`bookIDs` order): Σ_i weight_i·B_i.
@@ -101,6 +109,30 @@ public struct ItemItemWeights: Equatable, Sendable {
     public func rated(_ ratings: [Rating], positions: [Int: Int]) -> [(position: Int, weight: Float)] {
         ratings.compactMap { rating in positions[rating.book].map { ($0, configuration.readerWeight(rating: Float(rating.rating))) } }
     }
+}
+
+/// The k-th largest of `values` (1-based), by quickselect: linear time on average, where a
+/// sort of each of B's rows would dominate the model step.
+func kthLargest(_ values: [Float], _ k: Int) -> Float {
+    precondition(k >= 1 && k <= values.count)
+    var values = values
+    var low = 0, high = values.count - 1
+    let target = k - 1
+    while low < high {
+        let pivot = values[(low + high) / 2]
+        var i = low, j = high
+        while i <= j {
+            while values[i] > pivot { i += 1 }
+            while values[j] < pivot { j -= 1 }
+            if i <= j {
+                values.swapAt(i, j)
+                i += 1
+                j -= 1
+            }
+        }
+        if target <= j { high = j } else if target >= i { low = i } else { return values[target] }
+    }
+    return values[target]
 }
 
 extension ItemItemWeights {

@@ -75,7 +75,7 @@ extension ModelParameters {
         }
         let placements = side.placeByContent(unrated, neighbours: side, among: rated, contentFactors: residualOffset)
         for (book, neighbours) in zip(unrated, placements) {
-            itemItem?.place(bookID: bookIDs[book], neighbours.map { .init(position: Int32($0.row), weight: $0.weight) })
+            itemItem?.place(bookID: bookIDs[book], nearest: neighbours.map { .init(position: Int32($0.row), weight: $0.weight) })
         }
         return ScoringModel(side: side, itemItem: itemItem)
     }

@@ -21,7 +21,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var fusedDimension = 1024
     /// k: width of reader and item vectors; the first d/2 are content factors (see
     /// ModelParameters.init), the rest collaborative (iALS's factors at the start).
-    public var factors = 1024
+    public var factors = 640
     public var objective = Objective.bpr
     public var modalities = Modalities.both
     /// false fixes every p_u at 0: the seed's non-personal ranking.
