@@ -123,13 +123,12 @@ extension GenerationRunner {
                 let position = Dictionary(uniqueKeysWithValues: itemItem.bookIDs.enumerated().map { ($1, Int32($0)) })
                 for (book, neighbours) in zip(books, placements) {
                     // A neighbour that had no ratings when the model was fitted (added since, or
-                    // rated since) has no column of B of its own: it lends its placement, so the
-                    // new book scores ρ × its placed score, as a neighbour it is scored by.
+                    // rated since) has no column of B of its own: it lends its placement.
                     itemItem.place(bookID: book.id, nearest: neighbours.flatMap { neighbour -> [ItemItemWeights.Placement] in
                         let id = stored.ids[neighbour.row]
                         if let placed = itemItem.placements[id] { return placed.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
                         return position[id].map { [.init(position: $0, weight: neighbour.weight)] } ?? []
-                    })
+                    }, share: 1)
                 }
                 try store.saveBlob(generationID: generationID, name: ModelBlob.itemItem, bytes: itemItem.serialized())
             }

@@ -50,18 +50,16 @@ final class ItemItemTests: XCTestCase {
     func testAPlacedBookScoresAsAShareOfTheWeightedMeanOfItsNeighboursAndUnknownBooksScoreNothing() throws {
         let ix = catalog()
         let ids = Array(0..<12)
-        var configuration = ItemItemConfiguration()
-        configuration.placementWeight = 0.4
-        var weights = ItemItemWeights(ease: try EASE(interactions: ix, regularization: 2), bookIDs: ids, configuration: configuration)
-        weights.place(bookID: 11, nearest: [.init(position: 2, weight: 0.75), .init(position: 5, weight: 0.25)])
-        weights.place(bookID: 500, nearest: [.init(position: 3, weight: 1)])
+        var weights = ItemItemWeights(ease: try EASE(interactions: ix, regularization: 2), bookIDs: ids, configuration: ItemItemConfiguration())
+        weights.place(bookID: 11, nearest: [.init(position: 2, weight: 0.75), .init(position: 5, weight: 0.25)], share: 0.4)
+        weights.place(bookID: 500, nearest: [.init(position: 3, weight: 1)], share: 1)
         let columns = [11, 2, 5, 500, 3, 999]
         let term = ItemItemTerm(weights: weights, columns: columns)
         let reader = ratings(of: 4, in: ix, ids: ids)
         var logits = [Float](repeating: 0, count: columns.count)
         logits.withUnsafeMutableBufferPointer { term.add(ratings: reader, to: $0) }
         XCTAssertEqual(logits[0], 0.4 * (0.75 * logits[1] + 0.25 * logits[2]), accuracy: 1e-6)
-        XCTAssertEqual(logits[3], 0.4 * logits[4], accuracy: 1e-6)
+        XCTAssertEqual(logits[3], logits[4])
         XCTAssertEqual(logits[5], 0, "a book the weights do not know adds nothing")
         XCTAssertNotEqual(logits[1], 0)
         // A rating of a book outside the model (added later) carries nothing.
@@ -72,7 +70,7 @@ final class ItemItemTests: XCTestCase {
 
     func testTheWeightsSurviveTheStoreEncodingAndDamagedBytesAreRefusedWithAReason() throws {
         var weights = ItemItemWeights(ease: try EASE(interactions: catalog(), regularization: 2), bookIDs: Array(0..<12), configuration: ItemItemConfiguration())
-        weights.place(bookID: 11, nearest: [.init(position: 2, weight: 1)])
+        weights.place(bookID: 11, nearest: [.init(position: 2, weight: 1)], share: 0.5)
         let bytes = weights.serialized()
         XCTAssertEqual(try ItemItemWeights(serialized: bytes), weights)
         XCTAssertThrowsError(try ItemItemWeights(serialized: bytes.prefix(bytes.count - 3))) { error in

@@ -14,10 +14,12 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
     public var dislikedWeight: Float = 0
     /// Multiplies the item-item score in the logit, against p_u·q_b + wᵀh_b + c + β_u.
     public var scale: Float = 16
-    /// ρ: a book placed by content (no ratings of its own) scores ρ × the weighted mean of its
-    /// neighbours' item-item scores. Below 1 it shrinks what content can only guess towards 0;
-    /// a full share put books without training ratings above better-known ones (docs/EVALUATION.md).
-    public var placementWeight: Float = 0.5
+    /// ρ: a catalog book that has no ratings when the model is fitted scores ρ × the weighted
+    /// mean of its nearest rated books' item-item scores. Among thousands of ratings, having none
+    /// says the book is little read: on validation a full share put such books above better-known
+    /// ones (docs/EVALUATION.md). A book added later (`add-books`) is new, not unread, and
+    /// takes a full share.
+    public var unratedShare: Float = 0.5
 
     public init() {}
 
@@ -88,9 +90,9 @@ public struct ItemItemWeights: Equatable, Sendable {
     }
 
     /// Records where a book without ratings takes its scores from: its nearest books (positions)
-    /// and their similarity weights, which the configuration's `placementWeight` scales.
-    public mutating func place(bookID: Int, nearest neighbours: [Placement]) {
-        placements[bookID] = neighbours.map { Placement(position: $0.position, weight: $0.weight * configuration.placementWeight) }
+    /// and their similarity weights, times `share`.
+    public mutating func place(bookID: Int, nearest neighbours: [Placement], share: Float) {
+        placements[bookID] = neighbours.map { Placement(position: $0.position, weight: $0.weight * share) }
     }
 
     /// The reader's item-item scores of the model's books (`bookIDs` order): Σ_i weight_i·B_i.

@@ -74,8 +74,9 @@ extension ModelParameters {
             return ItemItemWeights(ease: ease, bookIDs: bookIDs, configuration: itemItem)
         }
         let placements = side.placeByContent(unrated, neighbours: side, among: rated, contentFactors: residualOffset)
+        let share = configuration.itemItem?.unratedShare ?? 1
         for (book, neighbours) in zip(unrated, placements) {
-            itemItem?.place(bookID: bookIDs[book], nearest: neighbours.map { .init(position: Int32($0.row), weight: $0.weight) })
+            itemItem?.place(bookID: bookIDs[book], nearest: neighbours.map { .init(position: Int32($0.row), weight: $0.weight) }, share: share)
         }
         return ScoringModel(side: side, itemItem: itemItem)
     }
