@@ -42,11 +42,16 @@ public struct ModelBuilder {
         let interactions = data.interactions
         let readerIDs = data.readerIDs
         log("training on \(interactions.count) ratings of \(readerIDs.count) readers and \(books.count) books")
+        var started = Date()
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
             log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))
         }
+        log(String(format: "content factors and iALS: %.1f s", Date().timeIntervalSince(started)))
+        started = Date()
         let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: books.map(\.id))
         let side = model.side
+        log(String(format: "item-item weights and placements: %.1f s", Date().timeIntervalSince(started)))
+        started = Date()
         let foldIn = FoldIn(configuration: configuration.model, parameters: parameters, items: side, interactions: interactions)
 
         try store.saveBookVectors(
@@ -71,6 +76,7 @@ public struct ModelBuilder {
         stored.readerVectors = Matrix(rows: 0, columns: parameters.readerVectors.columns)
         stored.readerBias = []
         try store.saveBlob(generationID: generationID, name: ModelBlob.parameters, bytes: try JSONEncoder().encode(stored))
+        log(String(format: "fold-in calibration and storing the model: %.1f s", Date().timeIntervalSince(started)))
         return parameters
     }
 }
