@@ -40,6 +40,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Item-item weights kept per book.")
     var itemItemKept = ItemItemConfiguration().keptWeights
 
+    @Option(help: "Share of its neighbours' item-item scores a book without training ratings takes.")
+    var itemItemUnratedShare = ItemItemConfiguration().unratedShare
+
     @Option(help: "Passes of per-example SGD over reader and residual rows per epoch.")
     var sparsePasses = ModelConfiguration().sparsePasses
 
@@ -104,6 +107,7 @@ struct EvaluateCommand: ParsableCommand {
         experiment.base.profileScale = profileScale
         experiment.base.collaborativeScale = collaborativeScale
         experiment.base.itemItem?.keptWeights = itemItemKept
+        experiment.base.itemItem?.unratedShare = itemItemUnratedShare
         if let itemItemWeight {
             experiment.base.itemItem?.scale = itemItemWeight
             experiment.fixedItemItemScale = true
