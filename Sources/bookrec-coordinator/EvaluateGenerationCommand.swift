@@ -40,7 +40,9 @@ struct EvaluateGenerationCommand: ParsableCommand {
         let bookVectors = Dictionary(uniqueKeysWithValues: books.ids.indices.map { (books.ids[$0], (books.vectors[$0], books.terms[$0])) })
         let readers = Set(split.coldTest.map(\.user)).sorted()
         let readerVectors = try store.readerVectors(generationID: generation, userIDs: readers).mapValues(\.vector)
-        let (metrics, readerCount, bookCount) = coldMetrics(split: split, readerVectors: readerVectors, bookVectors: bookVectors)
+        let (metrics, readerCount, bookCount) = coldMetrics(
+            split: split, readerVectors: readerVectors, bookVectors: bookVectors,
+            itemItem: try store.itemItemWeights(generationID: generation), ratings: try store.ratings(userIDs: readers))
         print(String(
             format: "generation %d, cold protocol over %d books and %d readers: Recall@10 %.4f, NDCG@10 %.4f, HR@10 %.4f",
             generation, bookCount, readerCount, metrics.recall10, metrics.ndcg10, metrics.hitRate10))

@@ -21,4 +21,24 @@ final class StoredGenerationColdTests: XCTestCase {
         XCTAssertEqual(metrics.recall10, 1, accuracy: 1e-9)
         XCTAssertEqual(metrics.hitRate10, 1, accuracy: 1e-9)
     }
+
+    func testTheItemItemTermOfTheStoredWeightsJoinsTheFactorsScores() throws {
+        // Books 1 and 2 are co-rated; cold book 10 is placed on book 1, cold book 20 on book 2.
+        // Reader 5 rated book 2 (a training rating) and liked cold book 10 (held out).
+        let ratings = [Rating(user: 5, book: 10, rating: 5), Rating(user: 6, book: 20, rating: 2)]
+        let split = EvaluationSplit(ratings: ratings, seed: 1, coldBookCount: 2)
+        XCTAssertEqual(split.coldBooks, [10, 20])
+        let training = Interactions(readers: 3, books: 2, triples: [(0, 0, 5), (0, 1, 5), (1, 0, 5), (1, 1, 4), (2, 1, 5)])
+        var weights = ItemItemWeights(ease: try EASE(interactions: training, regularization: 1), bookIDs: [1, 2], configuration: ItemItemConfiguration())
+        weights.place(bookID: 10, nearest: [.init(position: 0, weight: 1)], share: 1)
+        weights.place(bookID: 20, nearest: [.init(position: 1, weight: 1)], share: 1)
+        // By the factors alone book 20 wins; book 1 is what book 2's readers go on to read.
+        let books: [Int: (vector: [Float], term: Float)] = [10: ([0], 0), 20: ([0], 0.001)]
+        let factorsOnly = coldMetrics(split: split, readerVectors: [5: [1]], bookVectors: books)
+        XCTAssertEqual(factorsOnly.metrics.hitRate10, 1)
+        XCTAssertEqual(factorsOnly.metrics.ndcg10, 1 / log2(3.0), accuracy: 1e-9, "factors alone rank the liked book second")
+        let withItemItem = coldMetrics(
+            split: split, readerVectors: [5: [1]], bookVectors: books, itemItem: weights, ratings: [5: [Rating(user: 5, book: 2, rating: 5)]])
+        XCTAssertEqual(withItemItem.metrics.ndcg10, 1, accuracy: 1e-9, "the item-item term puts it first")
+    }
 }
