@@ -33,9 +33,16 @@ public struct ModelBuilder {
         return BookFeatures(text: text, cover: cover)
     }
 
+    /// BLAS threads of the model step. The workers wait while it runs, so it may use the
+    /// machine; the count is fixed, not the machine's, because a product's rounding depends on
+    /// how its rows are split among threads, and the model must not depend on the host.
+    public static let blasThreads = 2
+
     /// Trains and stores the model of the generation on `catalog`. Returns the trained parameters.
     @discardableResult
     public func build(catalog: StoredCatalog, log: (String) -> Void = { _ in }) throws -> ModelParameters {
+        setBLASThreads(Self.blasThreads)
+        defer { setBLASThreads(1) }
         let books = catalog.books
         let features = try features(for: books, coverHashes: catalog.coverHashes)
         let data = IndexedData(bookIDs: books.map(\.id), training: catalog.ratings)

@@ -49,9 +49,12 @@ final class ClusterTests: XCTestCase {
         let data = IndexedData(bookIDs: catalog.books.map(\.id), training: catalog.ratings)
         let interactions = data.interactions
         let readerIDs = data.readerIDs
+        // The BLAS threads of the coordinator's model step, then the workers' one thread.
+        setBLASThreads(ModelBuilder.blasThreads)
         let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
         let bookIDs = catalog.books.map(\.id)
         let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: bookIDs)
+        setBLASThreads(1)
         let scorer = Scorer(side: model.side, bookIDs: bookIDs)
         let itemItem = try XCTUnwrap(model.itemItem.map { ItemItemTerm(weights: $0, columns: bookIDs) }, "the default model has an item-item part")
         let ratings = Dictionary(grouping: catalog.ratings, by: \.user)

@@ -13,7 +13,7 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
     public var neutralWeight: Float = 0.5
     public var dislikedWeight: Float = 0
     /// Multiplies the item-item score in the logit, against p_u·q_b + wᵀh_b + c + β_u.
-    public var scale: Float = 16
+    public var scale: Float = 32
     /// ρ: a catalog book that has no ratings when the model is fitted scores ρ × the weighted
     /// mean of its nearest rated books' item-item scores. Among thousands of ratings, having none
     /// says the book is little read: on validation a full share put such books above better-known
