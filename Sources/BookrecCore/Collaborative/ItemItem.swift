@@ -30,8 +30,8 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
 
 /// Sparse EASE^R weights over a model's books, with the content→collaborative placement of the
 /// books that had no ratings: a reader's item-item score of book j is
-/// Σ_{i rated} f(r_ui)·B_ij for a book with ratings, and Σ_n w_n·score(n) over its nearest rated
-/// books by content for one without (the placement the factors use).
+/// Σ_{i rated} f(r_ui)·B_ij for a book with ratings, and share × Σ_n w_n·score(n) over its
+/// nearest rated books by content for one without (the placement the factors use).
 public struct ItemItemWeights: Equatable, Sendable {
     public internal(set) var configuration: ItemItemConfiguration
     /// The model's books, in the order of the rows and columns of B.
@@ -108,7 +108,7 @@ public struct ItemItemWeights: Equatable, Sendable {
 
     /// Rated books of a reader as `scores` wants them: ratings of books the model does not hold
     /// (added later, so without a row of B) carry nothing.
-    public func rated(_ ratings: [Rating], positions: [Int: Int]) -> [(position: Int, weight: Float)] {
+    func rated(_ ratings: [Rating], positions: [Int: Int]) -> [(position: Int, weight: Float)] {
         ratings.compactMap { rating in positions[rating.book].map { ($0, configuration.readerWeight(rating: Float(rating.rating))) } }
     }
 }
