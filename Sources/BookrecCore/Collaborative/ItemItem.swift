@@ -151,8 +151,8 @@ extension ItemItemWeights {
         append(Int64(columns.count))
         for id in bookIDs { append(Int64(id)) }
         for offset in offsets { append(Int64(offset)) }
-        for column in columns { append(column) }
-        for weight in weights { append(weight) }
+        columns.map(\.littleEndian).withUnsafeBytes { data.append(contentsOf: $0) }
+        weights.map(\.bitPattern.littleEndian).withUnsafeBytes { data.append(contentsOf: $0) }
         append(Int64(placements.count))
         for (id, neighbours) in placements.sorted(by: { $0.key < $1.key }) {
             append(Int64(id))
@@ -175,6 +175,17 @@ extension ItemItemWeights {
             cursor += size
             return T(littleEndian: value)
         }
+        /// `count` values in one copy: the weights are ten million entries.
+        func readArray<T: FixedWidthInteger>(_: T.Type, count: Int) throws -> [T] {
+            let size = MemoryLayout<T>.size * count
+            guard data.endIndex - cursor >= size else { throw ItemItemFormatError("item-item weights end after \(cursor - data.startIndex) bytes") }
+            let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                _ = data[cursor..<(cursor + size)].copyBytes(to: buffer)
+                initialized = count
+            }
+            cursor += size
+            return values.map { T(littleEndian: $0) }
+        }
         func readCount(_ what: String) throws -> Int {
             let count = try read(Int64.self)
             guard count >= 0, count <= Int64(data.count) else { throw ItemItemFormatError("item-item weights: \(what) count \(count) is out of range") }
@@ -195,9 +206,9 @@ extension ItemItemWeights {
         guard offsets.first == 0, offsets.last == entries, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw ItemItemFormatError("item-item weights: row offsets are not increasing from 0 to \(entries)")
         }
-        let columns = try (0..<entries).map { _ in try read(Int32.self) }
+        let columns = try readArray(Int32.self, count: entries)
         guard columns.allSatisfy({ $0 >= 0 && Int($0) < books }) else { throw ItemItemFormatError("item-item weights: a column is out of range") }
-        let weights = try (0..<entries).map { _ in Float(bitPattern: try read(UInt32.self)) }
+        let weights = try readArray(UInt32.self, count: entries).map(Float.init(bitPattern:))
         var placements: [Int: [Placement]] = [:]
         for _ in 0..<(try readCount("placement")) {
             let id = Int(try read(Int64.self))
