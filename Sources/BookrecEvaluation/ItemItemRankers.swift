@@ -99,7 +99,8 @@ public struct EASERanker: Ranker {
         let ix = data.interactions
         var rated = [[(book: Int32, weight: Float)]](repeating: [], count: ix.readers)
         for i in 0..<ix.count {
-            rated[Int(ix.reader[i])].append((ix.book[i], ix.rating[i] >= 4 ? 1 : ix.rating[i] >= 3 ? neutralWeight : dislikedWeight))
+            let weight = ItemItemConfiguration.readerWeight(rating: ix.rating[i], neutral: neutralWeight, disliked: dislikedWeight)
+            rated[Int(ix.reader[i])].append((ix.book[i], weight))
         }
         ratedBooks = rated
     }

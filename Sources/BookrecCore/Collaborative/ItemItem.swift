@@ -24,7 +24,13 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
     public init() {}
 
     public func readerWeight(rating: Float) -> Float {
-        rating >= 4 ? 1 : rating >= 3 ? neutralWeight : dislikedWeight
+        Self.readerWeight(rating: rating, neutral: neutralWeight, disliked: dislikedWeight)
+    }
+
+    /// What a rated book counts in a reader's row: 1 for a rating of 4 or 5, `neutral` for 3,
+    /// `disliked` for 1 or 2.
+    public static func readerWeight(rating: Float, neutral: Float, disliked: Float) -> Float {
+        rating >= 4 ? 1 : rating >= 3 ? neutral : disliked
     }
 }
 
@@ -201,8 +207,8 @@ extension ItemItemWeights {
             throw ItemItemFormatError("item-item weights: the configuration does not decode: \(error)")
         }
         let books = try readCount("book"), entries = try readCount("entry")
-        let bookIDs = try (0..<books).map { _ in Int(try read(Int64.self)) }
-        let offsets = try (0...books).map { _ in Int(try read(Int64.self)) }
+        let bookIDs = try readArray(Int64.self, count: books).map { Int($0) }
+        let offsets = try readArray(Int64.self, count: books + 1).map { Int($0) }
         guard offsets.first == 0, offsets.last == entries, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw ItemItemFormatError("item-item weights: row offsets are not increasing from 0 to \(entries)")
         }

@@ -15,10 +15,8 @@ extension ItemSide {
     public mutating func placeByContent(_ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int) -> [[(row: Int, weight: Float)]] {
         let k = vectors.columns
         guard !rows.isEmpty, !candidates.isEmpty, m < k, source.vectors.columns == k else { return rows.map { _ in [] } }
-        func contentFactors(_ side: ItemSide, _ indices: [Int]) -> Matrix {
-            Matrix(stacking: indices.map { Array(side.vectors.values[($0 * k)..<($0 * k + m)]) }, columns: m)
-        }
-        let similarities = multiply(contentFactors(self, rows).rowsNormalized, contentFactors(source, candidates).rowsNormalized, transposeB: true)
+        let similarities = multiply(
+            normalizedContentFactors(m).gathering(rows: rows), source.normalizedContentFactors(m).gathering(rows: candidates), transposeB: true)
         return rows.enumerated().map { i, row in
             similarityWeightedNeighbours(similarities, row: i, count: Self.placementNeighbours).map { column, weight in
                 let candidate = candidates[column]
