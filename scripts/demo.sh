@@ -14,7 +14,7 @@ export BOOKREC_STORE="${BOOKREC_STORE:-$root/.run/demo.sqlite}"
 source scripts/cluster-lib.sh
 
 "$bin/bookrec-coordinator" import --data data/goodbooks
-start_workers 2 .run/worker
+start_workers "${BOOKREC_DEMO_WORKERS:-2}" .run/worker
 "$bin/bookrec-coordinator" run \
     --text-encoder "${BOOKREC_TEXT_ENCODER:-minilm}" --cover-encoder "${BOOKREC_COVER_ENCODER:-efficientnet}"
 "$bin/bookrec-query" recommend --user "${BOOKREC_DEMO_READER:-1}" -k 10

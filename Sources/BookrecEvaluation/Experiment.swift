@@ -140,7 +140,7 @@ public struct Experiment {
                     configuration.unobservedWeight = Float(weight)
                     configuration.regularization = Float(regularization)
                     configuration.seed = seed
-                    return ImplicitALSRanker(data, configuration: configuration)
+                    return try ImplicitALSRanker(data, configuration: configuration)
                 })
             })
             evaluate(ials, cold: false, since: start)

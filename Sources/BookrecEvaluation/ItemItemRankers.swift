@@ -128,8 +128,8 @@ public struct ImplicitALSRanker: Ranker {
     public let name = "iALS"
     public let model: ImplicitALS
 
-    public init(_ data: IndexedData, configuration: ImplicitALSConfiguration) {
-        model = ImplicitALS(interactions: data.interactions, configuration: configuration)
+    public init(_ data: IndexedData, configuration: ImplicitALSConfiguration) throws {
+        model = try ImplicitALS(interactions: data.interactions, configuration: configuration)
     }
 
     public func scores(readers: [Int]) -> Matrix {

@@ -143,7 +143,7 @@ public struct BookrecRanker: Ranker {
         self.name = name
         self.configuration = configuration
         let started = Date()
-        parameters = Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
+        parameters = try Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
             log(String(format: "  %@: epoch %d loss %.4f (%.0f s)", name, epoch, loss, Date().timeIntervalSince(started)))
         }
         let model = try parameters.scoringModel(features, configuration: configuration, interactions: data.interactions, bookIDs: data.bookIDs)

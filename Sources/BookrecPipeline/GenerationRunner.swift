@@ -58,8 +58,19 @@ public final class GenerationRunner {
         phaseStart = Date()
         if try store.blob(generationID: generationID, name: ModelBlob.parameters) == nil {
             let encoders = try EncoderSet(configuration: configuration, generationID: generationID, store: store, modelsDirectory: modelsDirectory)
+            // One connection for the rounds, opened when the first is published (the content
+            // start runs before it without a library call, so no heartbeat would keep it open).
+            var publisher: Publisher?
+            defer { publisher?.close() }
+            // A round is about a second of work: poll often, or waiting would be much of it.
+            let dispatch: ModelBuilder.TrainShardDispatch = { [self] round, shards in
+                if publisher == nil { publisher = try makePublisher() }
+                let connection = publisher!
+                _ = try publish(.train, generationID: generationID, shards: shards, parameters: ["round": "\(round)"], publisher: connection)
+                try waitFor(.train, generationID: generationID, indices: Set(shards.map(\.index)), publisher: connection, pollInterval: 0.025)
+            }
             try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
-                .build(catalog: catalog) { [log] in log($0) }
+                .build(catalog: catalog, trainShards: dispatch) { [log] in log($0) }
         } else {
             log("generation \(generationID): model already trained, resuming")
         }
@@ -110,36 +121,46 @@ public final class GenerationRunner {
         defer { publisher.close() }
         try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
         let planned = try store.shards(generationID: generationID, kind: kind)
-        let pending = planned.filter { $0.state != .done }
-        if !pending.isEmpty {
-            try store.requeueShards(generationID: generationID, kind: kind, indices: pending.map(\.index))
-            for shard in pending {
-                let job = JobMessage(
-                    jobID: "g\(generationID)-\(kind.rawValue)-\(shard.index)", generation: generationID,
-                    kind: JobMessage.Kind(rawValue: kind.rawValue)!, shard: .init(index: shard.index, ids: shard.ids), attempt: shard.attempts + 1)
-                try publisher.publish(job, on: topology)
-            }
-            try publisher.waitForConfirms()
-        }
-        log("\(kind.rawValue): \(planned.count - pending.count) of \(planned.count) shards already done, \(pending.count) published")
-        try waitForPhase(kind, generationID: generationID, total: planned.count, publisher: publisher)
+        let published = try publish(kind, generationID: generationID, shards: planned.map { ($0.index, $0.ids) }, publisher: publisher)
+        log("\(kind.rawValue): \(planned.count - published) of \(planned.count) shards already done, \(published) published")
+        try waitFor(kind, generationID: generationID, indices: Set(planned.map(\.index)), publisher: publisher, pollInterval: 0.2)
     }
 
-    private func waitForPhase(_ kind: JobKind, generationID: Int, total: Int, publisher: Publisher) throws {
+    /// Publishes the shards among `shards` that are not done (with `parameters`); returns how many.
+    func publish(
+        _ kind: JobKind, generationID: Int, shards: [(index: Int, ids: [Int])], parameters: [String: String] = [:], publisher: Publisher
+    ) throws -> Int {
+        let states = try store.shardStates(generationID: generationID, kind: kind)
+        let pending = shards.filter { states[$0.index]?.state != .done }
+        guard !pending.isEmpty else { return 0 }
+        try store.requeueShards(generationID: generationID, kind: kind, indices: pending.map(\.index))
+        for shard in pending {
+            let job = JobMessage(
+                jobID: "g\(generationID)-\(kind.rawValue)-\(shard.index)", generation: generationID,
+                kind: JobMessage.Kind(rawValue: kind.rawValue)!, shard: .init(index: shard.index, ids: shard.ids),
+                attempt: (states[shard.index]?.attempts ?? 0) + 1, parameters: parameters)
+            try publisher.publish(job, on: topology)
+        }
+        try publisher.waitForConfirms()
+        return pending.count
+    }
+
+    /// Waits until the shards `indices` of a phase are done; progress counts every shard of it.
+    func waitFor(_ kind: JobKind, generationID: Int, indices: Set<Int>, publisher: Publisher, pollInterval: TimeInterval) throws {
         var lastDone = -1
         var lastChange = Date()
         while true {
-            let shards = try store.shards(generationID: generationID, kind: kind)
-            let done = shards.filter { $0.state == .done }.count
-            let failed = shards.filter { $0.state == .failed }
-            progress.update(phase: kind.rawValue, done: done, total: total)
+            let states = try store.shardStates(generationID: generationID, kind: kind)
+            progress.update(phase: kind.rawValue, done: states.values.filter { $0.state == .done }.count, total: states.count)
+            let failed = indices.sorted().compactMap { index in states[index].flatMap { $0.state == .failed ? (index, $0.error) : nil } }
             if !failed.isEmpty {
                 progress.finish()
-                let names = failed.map { "\(kind.rawValue) shard \($0.index): \($0.error ?? "failed")" }
+                let names = failed.map { "\(kind.rawValue) shard \($0.0): \($0.1 ?? "failed")" }
                 throw RunFailure(description: "generation \(generationID) not activated; dead-lettered:\n  " + names.joined(separator: "\n  "))
             }
-            if done == total {
-                progress.finish()
+            let done = indices.filter { states[$0]?.state == .done }.count
+            if done == indices.count {
+                if done == states.count { progress.finish() }
                 return
             }
             if done != lastDone {
@@ -149,7 +170,7 @@ public final class GenerationRunner {
                 throw RunFailure(description: "no \(kind.rawValue) shard finished for \(Int(stallTimeout)) s; are workers running against \(store.path)?")
             }
             try publisher.poll()
-            Thread.sleep(forTimeInterval: 0.2)
+            Thread.sleep(forTimeInterval: pollInterval)
         }
     }
 }

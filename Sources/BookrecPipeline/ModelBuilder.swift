@@ -38,9 +38,14 @@ public struct ModelBuilder {
     /// how its rows are split among threads, and the model must not depend on the host.
     public static let blasThreads = 2
 
-    /// Trains and stores the model of the generation on `catalog`. Returns the trained parameters.
+    /// Publishes the given train shards (index and ids) of an iALS round and returns once all are done.
+    public typealias TrainShardDispatch = (_ round: Int, _ shards: [(index: Int, ids: [Int])]) throws -> Void
+
+    /// Trains and stores the model of the generation on `catalog`: iALS's rounds as train jobs
+    /// that `trainShards` has the workers run (`ImplicitALSRounds`), the rest here. Returns the
+    /// trained parameters.
     @discardableResult
-    public func build(catalog: StoredCatalog, log: (String) -> Void = { _ in }) throws -> ModelParameters {
+    public func build(catalog: StoredCatalog, trainShards: @escaping TrainShardDispatch, log: @escaping (String) -> Void = { _ in }) throws -> ModelParameters {
         setBLASThreads(Self.blasThreads)
         defer { setBLASThreads(1) }
         let books = catalog.books
@@ -50,10 +55,29 @@ public struct ModelBuilder {
         let readerIDs = data.readerIDs
         log("training on \(interactions.count) ratings of \(readerIDs.count) readers and \(books.count) books")
         var started = Date()
-        let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions) { epoch, loss in
+        let rounds = ImplicitALSRounds(
+            store: store, generationID: generationID,
+            problem: ImplicitALSProblem(
+                configuration: configuration.model.implicitALS, readerIDs: readerIDs, bookIDs: books.map(\.id),
+                interactions: interactions, shardSize: configuration.trainShardSize),
+            dispatch: trainShards)
+        try rounds.prepare()
+        var roundsStarted: Date?
+        let parameters = try Trainer(configuration: configuration.model).train(
+            features: features, interactions: interactions,
+            solveImplicitALSRound: { round, readers, books in
+                if round == 0 {
+                    roundsStarted = Date()
+                    log(String(format: "content start: %.1f s", Date().timeIntervalSince(started)))
+                }
+                return try rounds.solveRound(round, readerFactors: readers, bookFactors: books)
+            }
+        ) { epoch, loss in
             log(String(format: "epoch %d/%d: loss %.4f", epoch, configuration.model.epochs, loss))
         }
-        log(String(format: "content factors and iALS: %.1f s", Date().timeIntervalSince(started)))
+        if let roundsStarted {
+            log(String(format: "iALS: %d rounds of train jobs on the workers: %.1f s", rounds.problem.rounds, Date().timeIntervalSince(roundsStarted)))
+        }
         started = Date()
         let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: books.map(\.id))
         let side = model.side
@@ -83,6 +107,7 @@ public struct ModelBuilder {
         stored.readerVectors = Matrix(rows: 0, columns: parameters.readerVectors.columns)
         stored.readerBias = []
         try store.saveBlob(generationID: generationID, name: ModelBlob.parameters, bytes: try JSONEncoder().encode(stored))
+        try store.deleteBlobs(generationID: generationID, prefix: ModelBlob.implicitALSPrefix)
         log(String(format: "fold-in calibration and storing the model: %.1f s", Date().timeIntervalSince(started)))
         return parameters
     }

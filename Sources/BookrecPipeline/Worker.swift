@@ -3,7 +3,7 @@ import BookrecQueue
 import BookrecStore
 import Foundation
 
-/// A stateless worker: consumes encode and score jobs and writes their results to the store.
+/// A stateless worker: consumes encode, train and score jobs and writes their results to the store.
 /// Everything a job needs is in its message or the store; what it caches (encoders, the item
 /// matrix) is keyed by generation and rebuilt on demand.
 public final class Worker: @unchecked Sendable {
@@ -24,6 +24,7 @@ public final class Worker: @unchecked Sendable {
     private let lock = NSLock()
     private var encoderSets: [Int: EncoderSet] = [:]
     private var scoringContexts: [Int: ScoringContext] = [:]
+    private var implicitALSContexts: [Int: ImplicitALSContext] = [:]
 
     public init(store: Store, url: AMQPURL, options: Options, stop: StopSignal, log: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -102,6 +103,13 @@ public final class Worker: @unchecked Sendable {
                 let summary = try EncodeJobHandler(store: store)
                     .run(generationID: job.generation, shardIndex: job.shard.index, bookIDs: job.shard.ids, encoders: encoders)
                 log("\(job.jobID): \(summary)")
+            case .train:
+                guard let round = job.parameters["round"].flatMap(Int.init) else {
+                    throw PermanentJobError("train job \(job.jobID) has no integer parameter round")
+                }
+                let summary = try implicitALSContext(generationID: job.generation)
+                    .run(store: store, shardIndex: job.shard.index, ids: job.shard.ids, round: round)
+                log("\(job.jobID): \(summary)")
             case .score:
                 let context = try scoringContext(generationID: job.generation)
                 let lists = try context.score(store: store, userIDs: job.shard.ids)
@@ -153,6 +161,15 @@ public final class Worker: @unchecked Sendable {
             modelsDirectory: options.modelsDirectory)
         encoderSets = [generationID: set]
         return set
+    }
+
+    private func implicitALSContext(generationID: Int) throws -> ImplicitALSContext {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = implicitALSContexts[generationID] { return cached }
+        let context = try ImplicitALSContext(store: store, generationID: generationID)
+        implicitALSContexts = [generationID: context]
+        return context
     }
 
     private func scoringContext(generationID: Int) throws -> ScoringContext {

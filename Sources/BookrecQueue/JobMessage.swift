@@ -15,7 +15,7 @@ public struct JobMessage: Codable, Equatable, Sendable {
     public static let maxBodySize = 1 << 20
 
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case encode, score
+        case encode, train, score
     }
 
     /// A slice of the catalog: its position among the generation's shards and the item ids in it.
@@ -138,7 +138,7 @@ public enum PoisonMessage: Error, Equatable, CustomStringConvertible {
         case .missingField(let field): return "poison message: missing field \(field)"
         case .wrongType(let field, let expected): return "poison message: field \(field) is not \(expected)"
         case .unknownKind(let kind):
-            return "poison message: unknown kind '\(kind)' (expected \(JobMessage.Kind.allCases.map(\.rawValue).joined(separator: " or ")))"
+            return "poison message: unknown kind '\(kind)' (expected \(JobMessage.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"
         case .invalidValue(let field, let reason): return "poison message: field \(field) \(reason)"
         case .emptyIDList: return "poison message: shard.ids is empty"
         case .negativeID(let id): return "poison message: shard.ids holds the negative id \(id)"

@@ -4,7 +4,8 @@ import Foundation
 /// bookrec's exchanges and queues, all durable, with names under a prefix so that tests (or two
 /// deployments on one broker) are isolated from each other.
 ///
-///     <prefix>bookrec.encode, <prefix>bookrec.score   work queues, dead-lettering to bookrec.dlx
+///     <prefix>bookrec.encode, <prefix>bookrec.train, <prefix>bookrec.score
+///                            work queues, dead-lettering to bookrec.dlx
 ///     <prefix>bookrec.dlx    (fanout) -> <prefix>bookrec.dead     dead letters, kept for inspection
 ///     <prefix>bookrec.retry  (fanout) -> <prefix>bookrec.retry    delay queue for retries
 ///
@@ -24,13 +25,14 @@ public struct Topology: Equatable, Sendable {
     }
 
     public var encodeQueue: String { prefix + "bookrec.encode" }
+    public var trainQueue: String { prefix + "bookrec.train" }
     public var scoreQueue: String { prefix + "bookrec.score" }
     public var deadLetterExchange: String { prefix + "bookrec.dlx" }
     public var deadLetterQueue: String { prefix + "bookrec.dead" }
     public var retryExchange: String { prefix + "bookrec.retry" }
     public var retryQueue: String { prefix + "bookrec.retry" }
 
-    public var workQueues: [String] { [encodeQueue, scoreQueue] }
+    public var workQueues: [String] { [encodeQueue, trainQueue, scoreQueue] }
     /// Every queue, in the order `bookrec-query status` shows them.
     public var allQueues: [String] { workQueues + [retryQueue, deadLetterQueue] }
 
@@ -38,6 +40,7 @@ public struct Topology: Equatable, Sendable {
     public func queue(for kind: JobMessage.Kind) -> String {
         switch kind {
         case .encode: return encodeQueue
+        case .train: return trainQueue
         case .score: return scoreQueue
         }
     }

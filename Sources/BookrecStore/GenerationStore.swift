@@ -15,6 +15,9 @@ public enum ModelBlob {
     public static let addedBooks = "added-books"
     /// An add-ratings generation's folded-in readers (JSON ids): the only readers it rescores.
     public static let rescoredReaders = "rescored-readers"
+    /// What the workers' iALS rounds of a full run read and write, under this prefix
+    /// (`ImplicitALSRounds`); deleted once the model is stored.
+    public static let implicitALSPrefix = "ials/"
 }
 
 /// How a generation was made: a full run, or incrementally from its parent.
@@ -38,8 +41,9 @@ public struct GenerationRecord: Equatable, Sendable {
     public let completedAt: Date?
 }
 
+/// The phases of a generation, in the order they run: encode books, train (iALS rounds), score readers.
 public enum JobKind: String, Codable, Sendable, CaseIterable {
-    case encode, score
+    case encode, train, score
 }
 
 public enum ShardState: String, Sendable {
@@ -149,6 +153,25 @@ extension Store {
         }
     }
 
+    /// Deletes the generation's blobs whose names start with `prefix`.
+    public func deleteBlobs(generationID: Int, prefix: String) throws {
+        try write("deleting the \(prefix)* blobs of generation \(generationID)") { db in
+            try db.execute(
+                sql: "DELETE FROM modelBlob WHERE generationId = ? AND substr(name, 1, ?) = ?",
+                arguments: [generationID, prefix.count, prefix])
+        }
+    }
+
+    /// Saves a train shard's result and marks the shard done, in one transaction.
+    public func completeTrainShard(generationID: Int, index: Int, blobName: String, bytes: Data) throws {
+        try write("saving train shard \(index)") { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO modelBlob (generationId, name, bytes) VALUES (?, ?, ?)",
+                arguments: [generationID, blobName, bytes])
+            try Self.markShardDone(db, generationID: generationID, kind: .train, index: index)
+        }
+    }
+
     // MARK: Shards
 
     /// Records the shards of a phase; shards already planned keep their state (resume).
@@ -172,6 +195,21 @@ extension Store {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM shard WHERE generationId = ? ORDER BY kind, shardIndex", arguments: [generationID])
             }
             return rows.map(Self.shard(from:))
+        }
+    }
+
+    /// The state of every shard of a phase by index, without their ids: what the coordinator
+    /// polls while it waits.
+    public func shardStates(generationID: Int, kind: JobKind) throws -> [Int: (state: ShardState, attempts: Int, error: String?)] {
+        try read { db in
+            var states: [Int: (state: ShardState, attempts: Int, error: String?)] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT shardIndex, state, attempts, error FROM shard WHERE generationId = ? AND kind = ?",
+                arguments: [generationID, kind.rawValue])
+            while let row = try rows.next() {
+                states[row["shardIndex"]] = (ShardState(rawValue: row["state"]) ?? .failed, row["attempts"], row["error"])
+            }
+            return states
         }
     }
 

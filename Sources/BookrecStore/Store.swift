@@ -93,19 +93,3 @@ public final class Store: @unchecked Sendable {
         try pool.read(body)
     }
 }
-
-// MARK: - Float vectors as blobs
-
-extension Array where Element == Float {
-    /// Float32 bytes in the machine's order, the on-disk form of every vector; every platform
-    /// Swift and OpenBLAS serve here (x86-64, arm64) is little-endian.
-    public var blob: Data {
-        withUnsafeBufferPointer { Data(buffer: $0) }
-    }
-
-    public init(blob: Data) {
-        self = [Float](unsafeUninitializedCapacity: blob.count / 4) { buffer, count in
-            count = blob.copyBytes(to: buffer) / 4
-        }
-    }
-}

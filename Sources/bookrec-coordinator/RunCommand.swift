@@ -45,11 +45,29 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Books per encode job.")
     var encodeShardSize = RunConfiguration().encodeShardSize
 
+    @Option(help: "Readers or books per train job (a slice of one iALS round).")
+    var trainShardSize = RunConfiguration().trainShardSize
+
     @Option(help: "Readers per score job.")
     var scoreShardSize = RunConfiguration().scoreShardSize
 
     @Option(help: "Books stored per reader (the most `export -k` can show).")
     var topK = RunConfiguration().storedTopK
+
+    /// Every number is checked before anything runs: a bad one would otherwise fail, or crash,
+    /// only in the phase that uses it.
+    func validate() throws {
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more (got \(epochs))") }
+        guard fusedDimension >= 2, fusedDimension % 2 == 0 else {
+            throw ValidationError("--fused-dimension must be an even number of at least 2 (got \(fusedDimension))")
+        }
+        guard factors >= fusedDimension / 2 else {
+            throw ValidationError("--factors must be at least half of --fused-dimension, \(fusedDimension / 2) (got \(factors))")
+        }
+        for (name, value) in [("--encode-shard-size", encodeShardSize), ("--train-shard-size", trainShardSize), ("--score-shard-size", scoreShardSize), ("--top-k", topK)] {
+            guard value >= 1 else { throw ValidationError("\(name) must be at least 1 (got \(value))") }
+        }
+    }
 
     func run() throws {
         setBLASThreads(1)
@@ -64,6 +82,7 @@ struct RunCommand: ParsableCommand {
             configuration.model.fusedDimension = fusedDimension
             configuration.model.factors = factors
             configuration.encodeShardSize = encodeShardSize
+            configuration.trainShardSize = trainShardSize
             configuration.scoreShardSize = scoreShardSize
             configuration.storedTopK = topK
             let store = try Store(path: storeOptions.path)

@@ -49,9 +49,17 @@ final class ClusterTests: XCTestCase {
         let data = IndexedData(bookIDs: catalog.books.map(\.id), training: catalog.ratings)
         let interactions = data.interactions
         let readerIDs = data.readerIDs
-        // The BLAS threads of the coordinator's model step, then the workers' one thread.
+        // The BLAS threads of the coordinator's model step, the workers' one thread for iALS's
+        // rounds (train jobs) and for scoring.
         setBLASThreads(ModelBuilder.blasThreads)
-        let parameters = Trainer(configuration: configuration.model).train(features: features, interactions: interactions)
+        let inProcessRound = ImplicitALS.inProcess(interactions: interactions, configuration: configuration.model.implicitALS)
+        let parameters = try Trainer(configuration: configuration.model).train(
+            features: features, interactions: interactions,
+            solveImplicitALSRound: { round, readers, books in
+                setBLASThreads(1)
+                defer { setBLASThreads(ModelBuilder.blasThreads) }
+                return try inProcessRound(round, readers, books)
+            })
         let bookIDs = catalog.books.map(\.id)
         let model = try parameters.scoringModel(features, configuration: configuration.model, interactions: interactions, bookIDs: bookIDs)
         setBLASThreads(1)
@@ -134,7 +142,7 @@ final class ClusterTests: XCTestCase {
         let status = try cluster.run("bookrec-query", ["status", "--json"])
         let state = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
         XCTAssertEqual(state["active_generation"] as? Int, 1)
-        XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 4, "queue depths when the broker is reachable")
+        XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 5, "queue depths when the broker is reachable")
     }
 
     func testASecondCoordinatorOnTheSameStoreRefuses() throws {

@@ -20,7 +20,7 @@ final class PoisonMessageTests: XCTestCase {
         let poison: [(queue: String, body: Data, reason: String)] = [
             (topology.encodeQueue, Data(#"{"schema_version": 1, "job_id": "#.utf8), "poison message: malformed JSON"),
             (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"retrain",\#(valid)}"#.utf8),
-             "poison message: unknown kind 'retrain' (expected encode or score)"),
+             "poison message: unknown kind 'retrain' (expected encode, train, score)"),
             (topology.encodeQueue, Data(#"{"schema_version":2,"kind":"encode",\#(valid)}"#.utf8),
              "poison message: unsupported schema_version 2 (this build reads 1)"),
             (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"encode","generation":1,"job_id":"poison","attempt":1}"#.utf8),

@@ -33,6 +33,18 @@ final class CoAttentionTests: XCTestCase {
         XCTAssertFalse(CoAttention(text: [0.3, 0.7, 0.1, 0.45], cover: [0, 0, 1e-3, 0]).isUniform)
     }
 
+    /// Fusing without keeping the attention matrices gives the same h_b bit for bit.
+    func testFusingWithoutTheMatricesMatchesTheFullPass() {
+        var generator = SeededGenerator(seed: 9)
+        for d in [3, 8, 37] {
+            let text = (0..<d).map { _ in max(generator.nextGaussian(), 0) }
+            let cover = (0..<d).map { _ in max(generator.nextGaussian() * 2, 0) }
+            XCTAssertEqual(CoAttention.fused(text: text, cover: cover), CoAttention(text: text, cover: cover).fused, "d = \(d)")
+            XCTAssertEqual(CoAttention.fused(text: text, cover: [Float](repeating: 0, count: d)), CoAttention(text: text, cover: [Float](repeating: 0, count: d)).fused)
+        }
+        assertClose(CoAttention.fused(text: [0.3, 0.7, 0.1], cover: [0.5, 0.2, 0.8]), [0.7696, 1.1879, 0.5512, 0.8630, 0.5099, 1.2271], tolerance: 1e-4)
+    }
+
     func testBackwardMatchesFiniteDifferences() {
         checkBackward(text: [0.3, 0.7, 0.1, 0.45], cover: [0.5, 0.2, 0.8, 0.05])
     }

@@ -158,9 +158,9 @@ final class ImplicitALSTests: XCTestCase {
         }
     }
 
-    func testReadersAreOfferedTheUnratedBookOfTheirTaste() {
+    func testReadersAreOfferedTheUnratedBookOfTheirTaste() throws {
         let interactions = twoTastes()
-        let model = ImplicitALS(interactions: interactions, configuration: configuration())
+        let model = try ImplicitALS(interactions: interactions, configuration: configuration())
         let scores = multiply(model.readerFactors, model.bookFactors, transposeB: true)
         for reader in 0..<40 {
             let unrated = (0..<10).filter { !interactions.hasRated(reader: reader, book: $0) }

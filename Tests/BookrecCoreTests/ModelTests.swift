@@ -133,9 +133,9 @@ final class ModelTests: XCTestCase {
 
     /// Before any training, the content factors are a projection of the text and readers sit at
     /// their profiles: the model already ranks like the content-only profile.
-    func testUntrainedModelRanksLikeTheContentProfile() {
+    func testUntrainedModelRanksLikeTheContentProfile() throws {
         let catalog = TinyCatalog()
-        let (_, parameters) = closedFormModel(catalog, fusedDimension: 64, factors: 40)
+        let (_, parameters) = try closedFormModel(catalog, fusedDimension: 64, factors: 40)
         XCTAssertEqual(parameters.residualVectors.columns, 8, "the residual lives in the k − d/2 collaborative factors")
         let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
         // A book without a cover: its content factors are exactly G t, so their dot products
@@ -155,19 +155,19 @@ final class ModelTests: XCTestCase {
             readersWhoseTopBookMatchesTheirTaste(parameters, side, catalog), 14, "top book matches the reader's taste for most readers")
     }
 
-    func testTrainingIsDeterministicForASeedAndLearnsTheTaste() {
+    func testTrainingIsDeterministicForASeedAndLearnsTheTaste() throws {
         let catalog = TinyCatalog()
         var configuration = configuration(.bpr)
         configuration.epochs = 40
         configuration.batchSize = 16
         configuration.learningRate = 0.05
         var losses: [Float] = []
-        let first = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions) { losses.append($1) }
-        let second = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        let first = try Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions) { losses.append($1) }
+        let second = try Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
         XCTAssertEqual(first, second, "same seed, same data: identical parameters")
         XCTAssertLessThan(losses.last!, losses.first! * 0.8, "training lowers the loss")
         configuration.seed = 43
-        let other = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+        let other = try Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
         XCTAssertNotEqual(first, other)
 
         // Each reader's best unrated book has their parity.
@@ -176,14 +176,14 @@ final class ModelTests: XCTestCase {
             readersWhoseTopBookMatchesTheirTaste(first, side, catalog), 14, "top book matches the reader's taste for most readers")
     }
 
-    func testFoldInOfAnUnseenReaderFollowsTheirRatings() {
+    func testFoldInOfAnUnseenReaderFollowsTheirRatings() throws {
         let catalog = TinyCatalog()
         for objective in Objective.allCases {
             var configuration = configuration(objective)
             configuration.epochs = 40
             configuration.batchSize = 16
             configuration.learningRate = 0.05
-            let parameters = Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
+            let parameters = try Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions)
             let side = parameters.itemSide(catalog.features, modalities: .both, residualRows: Array(0..<catalog.interactions.books).map { $0 })
             let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
             // A new reader who loved three odd books and disliked an even one.
@@ -235,7 +235,7 @@ extension ModelTests {
     /// they have (the content part exactly; the collaborative part up to iALS's last half-step).
     func testClosedFormFoldInGivesAReaderTheVectorTheStartGaveThem() throws {
         let catalog = TinyCatalog()
-        let (configuration, parameters) = closedFormModel(catalog, fusedDimension: 8, factors: 10)
+        let (configuration, parameters) = try closedFormModel(catalog, fusedDimension: 8, factors: 10)
         let side = try parameters.scoringModel(
             catalog.features, configuration: configuration, interactions: catalog.interactions, bookIDs: Array(0..<catalog.interactions.books)).side
         let foldIn = FoldIn(configuration: configuration, parameters: parameters, items: side, interactions: catalog.interactions)
@@ -260,11 +260,11 @@ extension ModelTests {
     private func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
     /// The model with no training epochs (its closed-form start) at these widths.
-    func closedFormModel(_ catalog: TinyCatalog, fusedDimension: Int, factors: Int) -> (ModelConfiguration, ModelParameters) {
+    func closedFormModel(_ catalog: TinyCatalog, fusedDimension: Int, factors: Int) throws -> (ModelConfiguration, ModelParameters) {
         var configuration = configuration(.bpr)
         configuration.fusedDimension = fusedDimension
         configuration.factors = factors
         configuration.epochs = 0
-        return (configuration, Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions))
+        return (configuration, try Trainer(configuration: configuration).train(features: catalog.features, interactions: catalog.interactions))
     }
 }

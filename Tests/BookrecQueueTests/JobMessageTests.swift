@@ -73,10 +73,10 @@ final class JobMessageTests: XCTestCase {
 
     func testUnknownKind() {
         var job = valid
-        job["kind"] = "train"
-        assertPoison(body(job), .unknownKind("train"))
-        XCTAssertEqual(PoisonMessage.unknownKind("train").description,
-                       "poison message: unknown kind 'train' (expected encode or score)")
+        job["kind"] = "retrain"
+        assertPoison(body(job), .unknownKind("retrain"))
+        XCTAssertEqual(PoisonMessage.unknownKind("retrain").description,
+                       "poison message: unknown kind 'retrain' (expected encode, train, score)")
     }
 
     func testInvalidValues() {

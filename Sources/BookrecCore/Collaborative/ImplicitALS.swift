@@ -37,29 +37,61 @@ public struct ImplicitALS: Sendable {
     /// Rows solved together: one sgemm of this many rows by the Gram matrix per CG step.
     public static let blockRows = 256
 
-    public init(interactions: Interactions, configuration: ImplicitALSConfiguration, log: (Int) -> Void = { _ in }) {
+    /// The side a round of training solves: round r solves the readers when r is even and the
+    /// books when it is odd, each against the other side's latest values; 2 × epochs rounds.
+    public enum Side: String, Sendable {
+        case readers, books
+        public init(round: Int) { self = round % 2 == 0 ? .readers : .books }
+    }
+
+    /// Solves one round: given its number, the readers' and the books' latest values, returns
+    /// the new values of the round's side. The default solves it in this process; the pipeline
+    /// runs it as jobs on the workers (`ImplicitALS.solve` is the same for any split of the rows).
+    public typealias RoundSolver = (_ round: Int, _ readerFactors: Matrix, _ bookFactors: Matrix) throws -> Matrix
+
+    public init(interactions: Interactions, configuration: ImplicitALSConfiguration, solveRound: RoundSolver? = nil) throws {
         self.configuration = configuration
+        (readerFactors, bookFactors) = Self.start(readers: interactions.readers, books: interactions.books, configuration: configuration)
+        let solveRound = solveRound ?? Self.inProcess(interactions: interactions, configuration: configuration)
+        for round in 0..<(2 * configuration.epochs) {
+            let solved = try solveRound(round, readerFactors, bookFactors)
+            switch Side(round: round) {
+            case .readers: readerFactors = solved
+            case .books: bookFactors = solved
+            }
+        }
+    }
+
+    /// Solves each round whole, in this process.
+    public static func inProcess(interactions: Interactions, configuration: ImplicitALSConfiguration) -> RoundSolver {
+        let readersByBook = interactions.readersByBook()
+        return { round, readers, books in
+            switch Side(round: round) {
+            case .readers:
+                return solve(rows: 0..<readers.rows, current: readers, rated: interactions.booksByReader, fixed: books, configuration: configuration)
+            case .books:
+                return solve(rows: 0..<books.rows, current: books, rated: readersByBook, fixed: readers, configuration: configuration)
+            }
+        }
+    }
+
+    /// The seeded Gaussian start of both sides, readers drawn first.
+    public static func start(readers: Int, books: Int, configuration: ImplicitALSConfiguration) -> (readers: Matrix, books: Matrix) {
         var generator = SeededGenerator(seed: configuration.seed)
         let k = configuration.factors
         let scale = configuration.initialScale / Float(k).squareRoot()
         func start(_ rows: Int) -> Matrix {
             Matrix(rows: rows, columns: k, values: (0..<(rows * k)).map { _ in generator.nextGaussian() * scale })
         }
-        readerFactors = start(interactions.readers)
-        bookFactors = start(interactions.books)
-        var readersByBook = [[Int32]](repeating: [], count: interactions.books)
-        for (reader, books) in interactions.booksByReader.enumerated() {
-            for book in books { readersByBook[Int(book)].append(Int32(reader)) }
-        }
-        for epoch in 0..<configuration.epochs {
-            readerFactors = Self.solve(
-                rows: 0..<interactions.readers, current: readerFactors, rated: interactions.booksByReader,
-                fixed: bookFactors, configuration: configuration)
-            bookFactors = Self.solve(
-                rows: 0..<interactions.books, current: bookFactors, rated: readersByBook,
-                fixed: readerFactors, configuration: configuration)
-            log(epoch + 1)
-        }
+        let readerStart = start(readers)
+        return (readerStart, start(books))
+    }
+
+    /// α₀ HᵀH for the fixed side H, the part of every row's system that all rows share.
+    public static func weightedGram(_ fixed: Matrix, configuration: ImplicitALSConfiguration) -> Matrix {
+        var gram = multiply(fixed, transposeA: true, fixed)
+        for i in gram.values.indices { gram.values[i] *= configuration.unobservedWeight }
+        return gram
     }
 
     /// One half-step for the rows `rows` of one side: `current` holds their present values
@@ -68,13 +100,13 @@ public struct ImplicitALS: Sendable {
     /// of `blockRows` aligned on the row index (row r at position r mod `blockRows`, absent rows
     /// zero), because BLAS kernels round a product's row by its position in the call: any
     /// partition of the rows into calls gives the same values, bit for bit.
-    public static func solve(rows: Range<Int>, current: Matrix, rated: [[Int32]], fixed: Matrix,
+    /// `gram` is `weightedGram(fixed)`, for a caller that solves several slices against one side.
+    public static func solve(rows: Range<Int>, current: Matrix, rated: [[Int32]], fixed: Matrix, gram: Matrix? = nil,
                              configuration: ImplicitALSConfiguration) -> Matrix {
         precondition(current.rows == rows.count && current.columns == fixed.columns)
         let k = fixed.columns
         let weight = configuration.unobservedWeight
-        var gram = multiply(fixed, transposeA: true, fixed)
-        for i in gram.values.indices { gram.values[i] *= weight }
+        let gram = gram ?? weightedGram(fixed, configuration: configuration)
         let otherCount = Float(fixed.rows)
         var result = current
         guard !rows.isEmpty else { return result }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// A dense row-major Float matrix; the unit every encoder, model and scorer trades in.
 public struct Matrix: Codable, Equatable, Sendable {
@@ -11,6 +12,33 @@ public struct Matrix: Codable, Equatable, Sendable {
         self.rows = rows
         self.columns = columns
         self.values = values
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case rows, columns, values
+    }
+
+    /// `values` travels as the base64 of its Float32 bytes (`Array<Float>.blob`): a model's
+    /// millions of weights encode and decode in milliseconds instead of as decimal text.
+    public init(from decoder: any Swift.Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let rows = try container.decode(Int.self, forKey: .rows)
+        let columns = try container.decode(Int.self, forKey: .columns)
+        // Stores written before the bytes form hold `values` as a JSON array of numbers.
+        let values = try (try? container.decode(Data.self, forKey: .values)).map { [Float](blob: $0) }
+            ?? container.decode([Float].self, forKey: .values)
+        guard rows >= 0, columns >= 0, values.count == rows * columns else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .values, in: container, debugDescription: "\(values.count) values for a \(rows)×\(columns) matrix")
+        }
+        self.init(rows: rows, columns: columns, values: values)
+    }
+
+    public func encode(to encoder: any Swift.Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(columns, forKey: .columns)
+        try container.encode(values.blob, forKey: .values)
     }
 
     public init(rows: Int, columns: Int, repeating value: Float = 0) {

@@ -43,43 +43,82 @@ public struct CoAttention: Equatable, Sendable {
             fusedCover = cover.map { $0 + meanText }
             return
         }
-        // Every loop below walks rows of the d × d matrices, so that it reads memory in order and
-        // vectorises; at d = 512 these O(d²) passes are most of a training step's cost.
         var textToCover = [Float](repeating: 0, count: d * d)
         var coverToText = [Float](repeating: 0, count: d * d)
+        (fusedText, fusedCover) = textToCover.withUnsafeMutableBufferPointer { a in
+            coverToText.withUnsafeMutableBufferPointer { b in
+                Self.attend(text: text, cover: cover, keepingTextToCover: a.baseAddress, coverToText: b.baseAddress)
+            }
+        }
+        attention = (textToCover, coverToText)
+    }
+
+    /// h_b = [t_fused; v_fused] without keeping the attention matrices, which only the backward
+    /// pass reads: O(d) memory instead of 2d² floats (8 MB per book at d = 1,024).
+    public static func fused(text: [Float], cover: [Float]) -> [Float] {
+        precondition(text.count == cover.count, "t′ and v′ must have the same dimension")
+        if text.allSatisfy({ $0 == 0 }) || cover.allSatisfy({ $0 == 0 }) {
+            return CoAttention(text: text, cover: cover).fused
+        }
+        let (fusedText, fusedCover) = attend(text: text, cover: cover, keepingTextToCover: nil, coverToText: nil)
+        return fusedText + fusedCover
+    }
+
+    /// t_fused and v_fused, one attention row at a time: each row is built, softmaxed and used at
+    /// once, in the given matrix (d × d, row-major) when there is one, else in a scratch row. The
+    /// sums run in the same order either way, so both give the same values bit for bit.
+    ///
+    /// A zero t′_i or v′_j (ReLU zeroes about half of them) makes its row of S zero and its
+    /// softmax exactly uniform, 1/d: such a row of A_t2v adds 1/d · 0 to v_fused and is skipped,
+    /// and every such row of A_v2t adds the same Σ_i v′_i / d to t_fused, summed once.
+    private static func attend(
+        text: [Float], cover: [Float], keepingTextToCover a: UnsafeMutablePointer<Float>?, coverToText b: UnsafeMutablePointer<Float>?
+    ) -> (text: [Float], cover: [Float]) {
+        let d = text.count
         var fusedText = text
         var fusedCover = cover
-        textToCover.withUnsafeMutableBufferPointer { a in
-            coverToText.withUnsafeMutableBufferPointer { b in
-                for i in 0..<d {
-                    let row = a.baseAddress! + i * d
-                    for j in 0..<d { row[j] = text[i] * cover[j] }
-                    softmax(row, count: d)
-                }
-                for j in 0..<d {
-                    let row = b.baseAddress! + j * d
-                    for i in 0..<d { row[i] = text[i] * cover[j] }
-                    softmax(row, count: d)
-                }
-                // t_fused_j += Σ_i A_v2t[j][i] v′_i; v_fused_j += Σ_i A_t2v[i][j] t′_i.
-                for j in 0..<d {
-                    let row = b.baseAddress! + j * d
-                    var attended: Float = 0
-                    for i in 0..<d { attended += row[i] * cover[i] }
-                    fusedText[j] += attended
-                }
-                fusedCover.withUnsafeMutableBufferPointer { out in
-                    for i in 0..<d {
-                        let row = a.baseAddress! + i * d
-                        let weight = text[i]
-                        for j in 0..<d { out[j] += row[j] * weight }
+        var scratch = [Float](repeating: 0, count: d)
+        let uniform = 1 / Float(d)
+        // Every loop walks a row, so that it reads memory in order and vectorises; at d = 1,024
+        // these O(d²) passes are most of the cost of fusing a book with a cover.
+        text.withUnsafeBufferPointer { t in
+            cover.withUnsafeBufferPointer { v in
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    fusedCover.withUnsafeMutableBufferPointer { out in
+                        // v_fused_j += Σ_i A_t2v[i][j] t′_i, row i of A_t2v the softmax over j of t′_i v′_j.
+                        for i in 0..<d {
+                            let row = a.map { $0 + i * d } ?? scratch.baseAddress!
+                            let weight = t[i]
+                            guard weight != 0 else {
+                                if a != nil { for j in 0..<d { row[j] = uniform } }
+                                continue
+                            }
+                            for j in 0..<d { row[j] = weight * v[j] }
+                            softmax(row, count: d)
+                            for j in 0..<d { out[j] += row[j] * weight }
+                        }
+                    }
+                    var uniformAttended: Float = 0
+                    for i in 0..<d { uniformAttended += uniform * v[i] }
+                    // t_fused_j += Σ_i A_v2t[j][i] v′_i, row j of A_v2t the softmax over i of t′_i v′_j.
+                    for j in 0..<d {
+                        let row = b.map { $0 + j * d } ?? scratch.baseAddress!
+                        let scale = v[j]
+                        guard scale != 0 else {
+                            if b != nil { for i in 0..<d { row[i] = uniform } }
+                            fusedText[j] += uniformAttended
+                            continue
+                        }
+                        for i in 0..<d { row[i] = t[i] * scale }
+                        softmax(row, count: d)
+                        var attended: Float = 0
+                        for i in 0..<d { attended += row[i] * v[i] }
+                        fusedText[j] += attended
                     }
                 }
             }
         }
-        attention = (textToCover, coverToText)
-        self.fusedText = fusedText
-        self.fusedCover = fusedCover
+        return (fusedText, fusedCover)
     }
 
     /// h_b = [t_fused; v_fused].

@@ -48,8 +48,7 @@ public struct FoldIn: Codable, Sendable {
         }
         var start: ClosedFormStart?
         if configuration.epochs == 0 && configuration.personalised && configuration.collaborativeResidual && configuration.objective == .bpr {
-            var implicitALS = ModelParameters.implicitALS
-            implicitALS.factors = configuration.factors - configuration.contentFactors
+            var implicitALS = configuration.implicitALS
             // From zero, not from last epoch's value: enough steps to reach the solution.
             implicitALS.conjugateGradientSteps = 3 * implicitALS.epochs
             start = ClosedFormStart(

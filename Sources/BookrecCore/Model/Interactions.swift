@@ -37,6 +37,20 @@ public struct Interactions: Sendable {
         return low < list.count && list[low] == Int32(b)
     }
 
+    /// Per book, the readers who rated it, ascending.
+    public func readersByBook() -> [[Int32]] {
+        Self.readersByBook(booksByReader, books: books)
+    }
+
+    /// The transpose of per-reader lists of books, per-book lists of readers, ascending.
+    public static func readersByBook(_ booksByReader: [[Int32]], books: Int) -> [[Int32]] {
+        var readersByBook = [[Int32]](repeating: [], count: books)
+        for (reader, list) in booksByReader.enumerated() {
+            for book in list { readersByBook[Int(book)].append(Int32(reader)) }
+        }
+        return readersByBook
+    }
+
     /// An unrated book drawn in proportion to its number of ratings (the book of a random rating).
     ///
     /// Positives come in proportion to popularity, so negatives drawn the same way cancel the

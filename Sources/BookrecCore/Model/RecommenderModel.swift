@@ -62,6 +62,18 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     /// m = d/2: the factors that start as a projection of the text.
     public var contentFactors: Int { fusedDimension / 2 }
 
+    /// iALS's hyper-parameters for the collaborative start, chosen on validation
+    /// (docs/EVALUATION.md); its width is the model's collaborative factors.
+    public var implicitALS: ImplicitALSConfiguration {
+        var configuration = ImplicitALSConfiguration()
+        configuration.factors = factors - contentFactors
+        configuration.seed = seed &+ 2
+        configuration.unobservedWeight = 0.05
+        configuration.regularization = 0.001
+        configuration.epochs = 8
+        return configuration
+    }
+
     public init() {}
 }
 
@@ -126,30 +138,21 @@ public struct ModelParameters: Codable, Equatable, Sendable {
     }
 
     /// Starts the collaborative factors as iALS (`ImplicitALS`, closed-form alternating least
-    /// squares on who rated what): the residuals e_b are its book factors and every reader's
-    /// collaborative factors its reader factors times `scale`, so that the untrained
-    /// collaborative part ranks as iALS does.
-    public mutating func startCollaborativeFactorsFromImplicitALS(interactions: Interactions, scale: Float, seed: UInt64) {
+    /// squares on who rated what, configured by `ModelConfiguration.implicitALS`): the residuals
+    /// e_b are its book factors and every reader's collaborative factors its reader factors times
+    /// `scale`, so that the untrained collaborative part ranks as iALS does. `solveRound` runs
+    /// iALS's rounds elsewhere (the pipeline runs them on the workers); nil solves them here.
+    public mutating func startCollaborativeFactorsFromImplicitALS(
+        interactions: Interactions, configuration: ImplicitALSConfiguration, scale: Float, solveRound: ImplicitALS.RoundSolver? = nil
+    ) throws {
         let r = residualVectors.columns, m = residualOffset
         guard r > 0 else { return }
-        var configuration = ModelParameters.implicitALS
-        configuration.factors = r
-        configuration.seed = seed
-        let model = ImplicitALS(interactions: interactions, configuration: configuration)
+        precondition(configuration.factors == r, "iALS of width \(configuration.factors) for \(r) collaborative factors")
+        let model = try ImplicitALS(interactions: interactions, configuration: configuration, solveRound: solveRound)
         residualVectors = model.bookFactors
         for u in 0..<interactions.readers {
             for f in 0..<r { readerVectors[u, m + f] = scale * model.readerFactors[u, f] }
         }
-    }
-
-    /// iALS's hyper-parameters for the collaborative start, chosen on validation
-    /// (docs/EVALUATION.md); its width is the model's collaborative factors.
-    static var implicitALS: ImplicitALSConfiguration {
-        var configuration = ImplicitALSConfiguration()
-        configuration.unobservedWeight = 0.05
-        configuration.regularization = 0.001
-        configuration.epochs = 8
-        return configuration
     }
 
     /// Starts the rating objective at the bias model (`RatingBiases`) on the logit scale, with
@@ -247,8 +250,9 @@ struct ItemForward {
 }
 
 extension ModelParameters {
-    /// Forward pass for some books (content only; residuals are added by the caller).
-    func itemForward(_ features: BookFeatures, books: [Int], modalities: Modalities) -> ItemForward {
+    /// Forward pass for some books (content only; residuals are added by the caller). The
+    /// attention matrices, 2d² floats per book with a cover, are kept only for a backward pass.
+    func itemForward(_ features: BookFeatures, books: [Int], modalities: Modalities, keepingAttention: Bool = true) -> ItemForward {
         let projectedText = relu(affine(features.text, books, textWeights, textBias, enabled: modalities.usesText))
         let projectedCover = relu(affine(features.cover, books, coverWeights, coverBias, enabled: modalities.usesCover))
         let d = textBias.count
@@ -256,9 +260,13 @@ extension ModelParameters {
         attention.reserveCapacity(books.count)
         var fused = Matrix(rows: books.count, columns: 2 * d)
         for b in 0..<books.count {
-            let pair = CoAttention(text: projectedText.row(b), cover: projectedCover.row(b))
-            fused.setRow(b, pair.fused)
-            attention.append(pair)
+            if keepingAttention {
+                let pair = CoAttention(text: projectedText.row(b), cover: projectedCover.row(b))
+                fused.setRow(b, pair.fused)
+                attention.append(pair)
+            } else {
+                fused.setRow(b, CoAttention.fused(text: projectedText.row(b), cover: projectedCover.row(b)))
+            }
         }
         let vectors = multiply(fused, projection, transposeB: true)
         var bookTerms = [Float](repeating: headBias, count: books.count)
@@ -275,7 +283,7 @@ extension ModelParameters {
     /// q_b and book terms for scoring; `residualRows[i]` names the residual row of book i, or nil
     /// for a book the model has no ratings for.
     public func itemSide(_ features: BookFeatures, modalities: Modalities, residualRows: [Int?]) -> ItemSide {
-        var side = itemForward(features, books: Array(0..<features.count), modalities: modalities).side
+        var side = itemForward(features, books: Array(0..<features.count), modalities: modalities, keepingAttention: false).side
         let k = projection.rows
         let offset = residualOffset
         for (b, row) in residualRows.enumerated() {

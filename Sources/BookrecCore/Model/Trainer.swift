@@ -35,10 +35,12 @@ public struct Trainer {
         self.configuration = configuration
     }
 
+    /// `solveImplicitALSRound` runs the rounds of the collaborative start elsewhere (the
+    /// pipeline runs them on the workers); nil solves them in this process.
     public func train(
-        features: BookFeatures, interactions: Interactions,
+        features: BookFeatures, interactions: Interactions, solveImplicitALSRound: ImplicitALS.RoundSolver? = nil,
         progress: (_ epoch: Int, _ meanLoss: Float) -> Void = { _, _ in }
-    ) -> ModelParameters {
+    ) throws -> ModelParameters {
         precondition(features.count == interactions.books, "features for \(features.count) books, ratings for \(interactions.books)")
         var parameters = ModelParameters(
             configuration: configuration, textDimension: features.text.columns, coverDimension: features.cover.columns,
@@ -53,8 +55,9 @@ public struct Trainer {
             parameters.startReadersAtTheirProfiles(
                 content: contentSide(parameters, features), likedBooks: likedBooks, scale: configuration.profileScale)
             if configuration.collaborativeResidual {
-                parameters.startCollaborativeFactorsFromImplicitALS(
-                    interactions: interactions, scale: configuration.collaborativeScale, seed: configuration.seed &+ 2)
+                try parameters.startCollaborativeFactorsFromImplicitALS(
+                    interactions: interactions, configuration: configuration.implicitALS, scale: configuration.collaborativeScale,
+                    solveRound: solveImplicitALSRound)
             }
             if configuration.objective == .mse {
                 parameters.startAtTheBiasModel(interactions)
