@@ -124,7 +124,8 @@ final class TestCluster {
         defer { inspector.close() }
         try waitFor("\(count) consumers on each work queue", timeout: timeout) {
             let statuses = (try? inspector.statuses()) ?? []
-            return statuses.filter { $0.name.hasSuffix("encode") || $0.name.hasSuffix("score") }.allSatisfy { $0.consumers == count }
+            let work = Set(Topology(prefix: self.prefix).workQueues)
+            return statuses.filter { work.contains($0.name) }.allSatisfy { $0.consumers == count }
         }
     }
 

@@ -155,14 +155,15 @@ final class ClusterTests: XCTestCase {
 }
 
 /// The same data, seed and configuration give byte-identical exports whatever the number of
-/// workers and the shard sizes.
+/// workers and the shard sizes (encode, train and score).
 final class DeterminismTests: XCTestCase {
-    func export(workers: Int, encodeShardSize: Int, scoreShardSize: Int) throws -> String {
+    func export(workers: Int, encodeShardSize: Int, trainShardSize: Int, scoreShardSize: Int) throws -> String {
         let cluster = try TestCluster()
         defer { cluster.tearDown() }
         for _ in 0..<workers { try cluster.startWorker() }
         let run = try cluster.run("bookrec-coordinator", [
-            "run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "\(encodeShardSize)", "--score-shard-size", "\(scoreShardSize)", "--top-k", "20",
+            "run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "\(encodeShardSize)",
+            "--train-shard-size", "\(trainShardSize)", "--score-shard-size", "\(scoreShardSize)", "--top-k", "20",
         ])
         XCTAssertEqual(run.status, 0, run.error)
         let export = try cluster.run("bookrec-query", ["export", "-k", "20"])
@@ -171,11 +172,11 @@ final class DeterminismTests: XCTestCase {
     }
 
     func testExportsAreIdenticalForAnyWorkerCountAndShardSize() throws {
-        let one = try export(workers: 1, encodeShardSize: 40, scoreShardSize: 250)
-        let two = try export(workers: 2, encodeShardSize: 33, scoreShardSize: 97)
+        let one = try export(workers: 1, encodeShardSize: 40, trainShardSize: 1024, scoreShardSize: 250)
+        let two = try export(workers: 2, encodeShardSize: 33, trainShardSize: 97, scoreShardSize: 97)
         XCTAssertEqual(one.split(separator: "\n").count, 1 + 1500 * 20)
-        XCTAssertTrue(one == two, "exports differ between 1 worker with shards 40/250 and 2 workers with shards 33/97")
-        let four = try export(workers: 4, encodeShardSize: 40, scoreShardSize: 97)
-        XCTAssertTrue(one == four, "exports differ between 1 worker with shards 40/250 and 4 workers with shards 40/97")
+        XCTAssertTrue(one == two, "exports differ between 1 worker with shards 40/1024/250 and 2 workers with shards 33/97/97")
+        let four = try export(workers: 4, encodeShardSize: 40, trainShardSize: 250, scoreShardSize: 97)
+        XCTAssertTrue(one == four, "exports differ between 1 worker with shards 40/1024/250 and 4 workers with shards 40/250/97")
     }
 }

@@ -2,11 +2,14 @@ import BookrecStore
 import Foundation
 import XCTest
 
-/// kill -9 of a worker at exact moments of the encode and score phases (the BOOKREC_FAULT_AFTER
+/// kill -9 of a worker at exact moments of the encode, train and score phases (the BOOKREC_FAULT_AFTER
 /// test hook, see FaultInjection): the run completes with the other or a restarted worker and
 /// the export is byte-identical to a clean run's.
 final class KilledWorkerTests: XCTestCase {
-    static let runArguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "4", "--score-shard-size", "25", "--top-k", "10"]
+    static let runArguments = [
+        "run", "--fused-dimension", "32", "--factors", "64", "--epochs", "2", "--encode-shard-size", "4", "--train-shard-size", "30",
+        "--score-shard-size", "25", "--top-k", "10",
+    ]
     /// Computed once per test class: every faulty run is compared with it byte for byte.
     private static var clean: String?
 
@@ -39,6 +42,15 @@ final class KilledWorkerTests: XCTestCase {
             Case(point: "encode.before-commit:4", alongside: false),
             Case(point: "encode.after-commit:1", alongside: true),
             Case(point: "encode.after-commit:6", alongside: false),
+        ])
+    }
+
+    func testWorkersKilledInTheTrainRoundsLoseNothing() throws {
+        try check([
+            Case(point: "train.received:1", alongside: true),
+            Case(point: "train.running:9", alongside: false),
+            Case(point: "train.before-commit:2", alongside: true),
+            Case(point: "train.after-commit:12", alongside: false),
         ])
     }
 
