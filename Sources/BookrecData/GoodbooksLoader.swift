@@ -99,10 +99,14 @@ public struct GoodbooksLoader {
                 } else if f[title].trimmingCharacters(in: .whitespaces).isEmpty {
                     reason = "empty title"
                 } else {
-                    books[bookID] = Book(
-                        id: bookID, title: f[title], authors: f[authors],
-                        year: year.flatMap { Double(f[$0]) }.map { Int($0) }, language: language.map { f[$0] } ?? "",
-                        isbn13: isbn.map { f[$0] } ?? "")
+                    switch publicationYear(year.map { f[$0] } ?? "") {
+                    case .failure(let problem):
+                        reason = problem.reason
+                    case .success(let year):
+                        books[bookID] = Book(
+                            id: bookID, title: f[title], authors: f[authors], year: year, language: language.map { f[$0] } ?? "",
+                            isbn13: isbn.map { f[$0] } ?? "")
+                    }
                 }
             } else {
                 reason = "book_id \"\(f[id])\" is not a positive integer"
@@ -234,7 +238,7 @@ public enum RatingsParser {
 
     public static func parse(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Rating] {
         var ratings: [Rating] = []
-        var firstLine: [Int64: Int] = [:]
+        var firstLine: [RatingKey: Int] = [:]
         let user = csv.column("user_id")!, book = csv.column("book_id")!, value = csv.column("rating")!
         for record in csv.records {
             let f = record.fields
@@ -245,7 +249,7 @@ public enum RatingsParser {
                     reason = problem.description
                 case .success(let bookID):
                     if let rating = Int(f[value]), (1...5).contains(rating) {
-                        let key = Int64(userID) << 32 | Int64(bookID)
+                        let key = RatingKey(user: userID, book: bookID)
                         if let first = firstLine[key] {
                             reason = "duplicate rating of book \(bookID) by user \(userID) (first on line \(first))"
                         } else {
@@ -290,4 +294,10 @@ func parsePythonStringList(_ text: String) -> [String]? {
         items.append(String(characters[characters.startIndex..<end]))
         characters = characters[(end + 1)...]
     }
+}
+
+/// A (reader, book) pair, for finding a second rating of the same pair among ids of any size.
+private struct RatingKey: Hashable {
+    let user: Int
+    let book: Int
 }

@@ -54,7 +54,19 @@ public struct NewBooksParser {
     enum Field {
         case text(String)
         case list([String])
-        case number(Double)
+        /// A JSON number as text: an integer exactly as sent, whatever its size (validation says
+        /// whether it fits), any other number in its shortest decimal form.
+        case number(String)
+
+        init(_ number: NSNumber) {
+            let type = String(cString: number.objCType)
+            if type == "d" || type == "f" {
+                let value = number.doubleValue
+                self = .number(Int64(exactly: value).map(String.init) ?? "\(value)")
+            } else {
+                self = .number(number.stringValue)
+            }
+        }
     }
 
     private func csvRows(_ data: Data, file: String, into result: inout CatalogImport) -> [Row] {
@@ -80,7 +92,7 @@ public struct NewBooksParser {
             for (key, value) in object {
                 switch value {
                 case let text as String: fields[key] = .text(text)
-                case let number as NSNumber: fields[key] = .number(number.doubleValue)
+                case let number as NSNumber: fields[key] = Field(number)
                 case let list as [String]: fields[key] = .list(list)
                 case is NSNull: continue
                 default: problem = problem ?? "\"\(key)\" must be a string, a number or a list of strings"
@@ -100,7 +112,7 @@ public struct NewBooksParser {
         func text(_ key: String) -> String? {
             switch fields[key] {
             case .text(let value): return value
-            case .number(let value): return value == value.rounded() ? String(Int(value)) : String(value)
+            case .number(let value): return value
             case .list(let values): return values.joined(separator: "|")
             case nil: return nil
             }
@@ -117,12 +129,10 @@ public struct NewBooksParser {
         }
         guard let title = text("title"), !title.trimmingCharacters(in: .whitespaces).isEmpty else { return fail("empty title") }
         guard let authors = text("authors"), !authors.trimmingCharacters(in: .whitespaces).isEmpty else { return fail("empty authors") }
-        var year: Int?
-        if let yearText = text("original_publication_year"), !yearText.isEmpty {
-            guard let value = Double(yearText), value == value.rounded(), abs(value) < 10_000 else {
-                return fail("original_publication_year \"\(yearText)\" is not a year")
-            }
-            year = Int(value)
+        let year: Int?
+        switch publicationYear(text("original_publication_year") ?? "") {
+        case .success(let value): year = value
+        case .failure(let problem): return fail(problem.reason)
         }
         let book = Book(
             id: id, title: title, authors: authors, year: year, language: text("language_code") ?? "", isbn13: text("isbn13") ?? "",

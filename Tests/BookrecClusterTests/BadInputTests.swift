@@ -47,4 +47,24 @@ final class BadInputTests: XCTestCase {
         XCTAssertTrue(try cluster.export(k: 10) == exportBefore, "the active generation is untouched by an import")
         print("bad-input corpus: 28 problems reported with file:line or file and counted per file; 4 books, 2 covers, 4 ratings imported; nothing stored lost; export unchanged")
     }
+
+    /// Every number `run` takes is checked before anything starts, with a message naming the option.
+    func testRunRefusesNumbersOutOfRangeBeforeItStarts() throws {
+        let cluster = try TestCluster(data: TestCluster.tiny)
+        defer { cluster.tearDown() }
+        for (arguments, message) in [
+            (["--encode-shard-size=-1"], "--encode-shard-size must be at least 1 (got -1)"),
+            (["--train-shard-size", "0"], "--train-shard-size must be at least 1 (got 0)"),
+            (["--score-shard-size", "0"], "--score-shard-size must be at least 1 (got 0)"),
+            (["--top-k", "0"], "--top-k must be at least 1 (got 0)"),
+            (["--fused-dimension", "33"], "--fused-dimension must be an even number of at least 2 (got 33)"),
+            (["--fused-dimension", "64", "--factors", "16"], "--factors must be at least half of --fused-dimension, 32 (got 16)"),
+            (["--epochs=-2"], "--epochs must be 0 or more (got -2)"),
+        ] {
+            let run = try cluster.run("bookrec-coordinator", ["run"] + arguments)
+            XCTAssertEqual(run.status, 64, "\(arguments): \(run.error)")
+            XCTAssertTrue(run.error.contains(message), "\(arguments): \(run.error)")
+        }
+        XCTAssertNil(try Store(path: cluster.storePath, readOnly: true).activeGenerationID(), "nothing ran")
+    }
 }

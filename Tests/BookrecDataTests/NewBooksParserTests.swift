@@ -58,3 +58,73 @@ final class NewBooksParserTests: XCTestCase {
         XCTAssertEqual(parsed.counts[folder.appendingPathComponent("new-books.csv").path]?.accepted, 11)
     }
 }
+
+final class NumericEdgeTests: XCTestCase {
+    func temporaryFile(_ name: String, _ text: String) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-edges-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent(name)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// JSON numbers of any size are read exactly or refused with the row's reason, never converted.
+    func testJSONNumbersOfAnySizeAreReadExactlyOrRefused() throws {
+        let file = try temporaryFile("new.jsonl", """
+            {"book_id": 9223372036854775808, "title": "Past Int64", "authors": "A"}
+            {"book_id": 1e30, "title": "Huge", "authors": "A"}
+            {"book_id": 9007199254740993, "title": "Past double precision", "authors": "A"}
+            {"book_id": 7100, "title": "Far future", "authors": "A", "original_publication_year": 1e30}
+            {"book_id": 7101, "title": "Not a year", "authors": "A", "original_publication_year": "nan"}
+            {"book_id": 7102, "title": "Written as a float", "authors": "A", "original_publication_year": 1997.0}
+            {"book_id": 7103, "title": "Half a year", "authors": "A", "original_publication_year": 1997.5}
+            """)
+        let parsed = NewBooksParser().parse(file: file)
+        XCTAssertEqual(parsed.books.map(\.id), [9_007_199_254_740_993, 7102])
+        XCTAssertEqual(parsed.books.last?.year, 1997)
+        let messages = parsed.problems.map { "\($0.line ?? 0): \($0.reason)" }
+        XCTAssertEqual(messages.sorted(), [
+            "1: book_id \"9223372036854775808\" is not a positive integer",
+            "2: book_id \"1e+30\" is not a positive integer",
+            "4: original_publication_year \"1e+30\" is not a year",
+            "5: original_publication_year \"nan\" is not a year",
+            "7: original_publication_year \"1997.5\" is not a year",
+        ])
+    }
+
+    func testYearsThatAreNotYearsRejectTheirRowAtImport() throws {
+        let books = try temporaryFile("books.csv", """
+            book_id,title,authors,original_publication_year
+            1,Fine,A,1997.0
+            2,Not a number,A,nan
+            3,Infinite,A,inf
+            4,Far,A,1e30
+            5,Ancient,A,-720.0
+            6,Unknown,A,
+            """)
+        let catalog = GoodbooksLoader(directory: books.deletingLastPathComponent()).load()
+        XCTAssertEqual(catalog.books.map(\.id), [1, 5, 6])
+        XCTAssertEqual(catalog.books.map(\.year), [1997, -720, nil])
+        let messages = catalog.problems.map(\.description).filter { $0.contains("books.csv:") }
+        XCTAssertEqual(messages.map { String($0[$0.range(of: "books.csv:")!.lowerBound...]) }, [
+            "books.csv:3: original_publication_year \"nan\" is not a year",
+            "books.csv:4: original_publication_year \"inf\" is not a year",
+            "books.csv:5: original_publication_year \"1e30\" is not a year",
+        ])
+    }
+
+    /// Reader ids are any positive 64-bit integer: 2^32 + 1 is not reader 1.
+    func testLargeReaderIDsDoNotCollide() throws {
+        let ratings = try temporaryFile("ratings.csv", """
+            user_id,book_id,rating
+            1,1,5
+            4294967297,1,4
+            9223372036854775807,1,3
+            9223372036854775807,1,2
+            """)
+        let parsed = RatingsParser.parse(file: ratings, known: [1])
+        XCTAssertEqual(parsed.ratings.map(\.user), [1, 4_294_967_297, Int.max])
+        XCTAssertEqual(parsed.problems.map(\.reason), ["duplicate rating of book 1 by user 9223372036854775807 (first on line 4)"])
+    }
+}
