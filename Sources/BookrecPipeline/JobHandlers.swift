@@ -3,10 +3,15 @@ import BookrecStore
 import Foundation
 
 /// A job that cannot succeed however often it is retried (unknown ids, a missing generation):
-/// it goes to the dead-letter queue at once.
+/// it goes to the dead-letter queue at once. A job that is not the plan's (`failsShard` false)
+/// is a stale or forged copy: its dead letter leaves the planned shard as it is, for the real job.
 public struct PermanentJobError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    public let failsShard: Bool
+    public init(_ description: String, failsShard: Bool = true) {
+        self.description = description
+        self.failsShard = failsShard
+    }
 }
 
 /// The work of one encode job: encode the books of a shard that the cache does not hold yet.

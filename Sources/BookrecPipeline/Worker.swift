@@ -86,14 +86,16 @@ public final class Worker: @unchecked Sendable {
         FaultInjection.reached(job.kind.rawValue, "received")
         do {
             let kind = JobKind(rawValue: job.kind.rawValue)!
-            guard try store.generation(job.generation) != nil else {
-                throw PermanentJobError("generation \(job.generation) does not exist in \(store.path)")
-            }
-            if try store.shard(generationID: job.generation, kind: kind, index: job.shard.index)?.state == .done {
+            let shard = try plannedShard(of: job, kind: kind)
+            if shard.state == .done {
                 // A redelivery of finished work (a worker died between commit and ack, or the
                 // coordinator published it again): its results are already committed.
                 log("\(job.jobID): shard already done, acknowledging the redelivery")
                 return .ack
+            }
+            guard let generation = try store.generation(job.generation), generation.state == .building else {
+                throw PermanentJobError(
+                "generation \(job.generation) is no longer being built; its \(kind.rawValue) shard \(job.shard.index) is not run", failsShard: false)
             }
             try store.markShardRunning(generationID: job.generation, kind: kind, index: job.shard.index, worker: options.name)
             FaultInjection.reached(job.kind.rawValue, "running")
@@ -119,7 +121,7 @@ public final class Worker: @unchecked Sendable {
             FaultInjection.reached(job.kind.rawValue, "after-commit")
             return .ack
         } catch let error as PermanentJobError {
-            recordDeadLetter(job: job, reason: error.description, body: delivery.body)
+            recordDeadLetter(job: job, reason: error.description, body: delivery.body, failingShard: error.failsShard)
             return .deadLetter(reason: error.description)
         } catch {
             let reason = "\(error)"
@@ -131,16 +133,36 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// The shard the job names, if the job is the plan's: a job is checked against the plan the
+    /// coordinator stored, not believed, so a stale or forged copy (another shard's ids, a shard
+    /// never planned) can neither write results nor mark a shard done.
+    private func plannedShard(of job: JobMessage, kind: JobKind) throws -> ShardRecord {
+        guard try store.generation(job.generation) != nil else {
+            throw PermanentJobError("generation \(job.generation) does not exist in \(store.path)")
+        }
+        guard let shard = try store.shard(generationID: job.generation, kind: kind, index: job.shard.index) else {
+            throw PermanentJobError("\(kind.rawValue) shard \(job.shard.index) is not in the plan of generation \(job.generation)", failsShard: false)
+        }
+        guard shard.ids == job.shard.ids else {
+            throw PermanentJobError(
+                "\(kind.rawValue) shard \(job.shard.index) of generation \(job.generation) names other ids than its plan (\(job.shard.ids.count) ids, \(shard.ids.count) planned)",
+                failsShard: false)
+        }
+        return shard
+    }
+
     /// Records a dead letter in the store, where the coordinator learns that the shard failed.
     /// The store may be what failed (busy, full), so this is retried with backoff for about a
     /// minute: a dead letter missing from the store would leave the coordinator waiting.
-    private func recordDeadLetter(job: JobMessage?, reason: String, body: Data) {
+    private func recordDeadLetter(job: JobMessage?, reason: String, body: Data, failingShard: Bool = true) {
         log("dead-lettering \(job?.jobID ?? "a message"): \(reason)")
         let backoff = Backoff(initial: 0.25, maximum: 8)
         let attempts = 12
         for attempt in 1...attempts {
             do {
-                try store.recordDeadLetter(generationID: job?.generation, kind: job?.kind.rawValue, shardIndex: job?.shard.index, reason: reason, body: body)
+                try store.recordDeadLetter(
+                    generationID: job?.generation, kind: job?.kind.rawValue, shardIndex: job?.shard.index, reason: reason, body: body,
+                    failsShard: failingShard)
                 return
             } catch {
                 let delay = backoff.delay(afterAttempt: attempt)

@@ -238,12 +238,14 @@ extension Store {
     }
 
     /// Records a message that was dead-lettered, and fails its shard if it names one.
-    public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data) throws {
+    /// `failsShard` false records a message that was not the plan's (a stale or forged copy),
+    /// which leaves the planned shard to its real job.
+    public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data, failsShard: Bool = true) throws {
         try write("recording a dead letter") { db in
             try db.execute(
                 sql: "INSERT INTO deadLetter (generationId, kind, shardIndex, reason, body, at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [generationID, kind, shardIndex, reason, body, Date()])
-            if let generationID, let kind, let shardIndex {
+            if failsShard, let generationID, let kind, let shardIndex {
                 try db.execute(
                     sql: "UPDATE shard SET state = 'failed', error = ?, updatedAt = ? WHERE generationId = ? AND kind = ? AND shardIndex = ? AND state != 'done'",
                     arguments: [reason, Date(), generationID, kind, shardIndex])

@@ -26,9 +26,11 @@ final class PoisonMessageTests: XCTestCase {
             (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"encode","generation":1,"job_id":"poison","attempt":1}"#.utf8),
              "poison message: missing field shard"),
             (topology.encodeQueue, Data(#"{"schema_version":1,"kind":"encode",\#(valid)}"#.utf8),
-             "encode shard 99 names unknown book ids 999999"),
+             "encode shard 99 is not in the plan of generation 1"),
             (topology.scoreQueue, Data(#"{"schema_version":1,"kind":"score",\#(valid)}"#.utf8),
-             "score shard names readers without vectors in generation 1: 999999"),
+             "score shard 99 is not in the plan of generation 1"),
+            (topology.scoreQueue, Data(#"{"schema_version":1,"kind":"score","generation":1,"job_id":"forged","shard":{"ids":[1,2],"index":0},"attempt":1}"#.utf8),
+             "score shard 0 of generation 1 names other ids than its plan (2 ids, 25 planned)"),
             (topology.encodeQueue, Data(repeating: UInt8(ascii: " "), count: JobMessage.maxBodySize + 1),
              "poison message: body of 1048577 bytes exceeds the limit of 1048576"),
         ]
@@ -38,7 +40,8 @@ final class PoisonMessageTests: XCTestCase {
             try publisher.publish(OutgoingMessage(routingKey: message.queue, body: message.body, messageID: "poison"))
         }
         // A valid job after them: a redelivery of finished work, which the worker acknowledges.
-        try publisher.publish(JobMessage(jobID: "g1-encode-0-again", generation: 1, kind: .encode, shard: .init(index: 0, ids: [1])), on: topology)
+        let planned = try XCTUnwrap(Store(path: cluster.storePath, readOnly: true).shard(generationID: 1, kind: .encode, index: 0))
+        try publisher.publish(JobMessage(jobID: "g1-encode-0-again", generation: 1, kind: .encode, shard: .init(index: 0, ids: planned.ids)), on: topology)
         try publisher.waitForConfirms()
 
         let store = try Store(path: cluster.storePath, readOnly: true)
