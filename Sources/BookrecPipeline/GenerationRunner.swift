@@ -67,7 +67,10 @@ public final class GenerationRunner {
                 if publisher == nil { publisher = try makePublisher() }
                 let connection = publisher!
                 _ = try publish(.train, generationID: generationID, shards: shards, parameters: ["round": "\(round)"], publisher: connection)
-                try waitFor(.train, generationID: generationID, indices: Set(shards.map(\.index)), publisher: connection, pollInterval: 0.025)
+                let first = shards.first?.index ?? 0
+                try waitFor(
+                    .train, generationID: generationID, indices: first..<(first + shards.count), label: "train round \(round + 1)",
+                    publisher: connection, pollInterval: 0.025)
             }
             try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
                 .build(catalog: catalog, trainShards: dispatch) { [log] in log($0) }
@@ -123,14 +126,15 @@ public final class GenerationRunner {
         let planned = try store.shards(generationID: generationID, kind: kind)
         let published = try publish(kind, generationID: generationID, shards: planned.map { ($0.index, $0.ids) }, publisher: publisher)
         log("\(kind.rawValue): \(planned.count - published) of \(planned.count) shards already done, \(published) published")
-        try waitFor(kind, generationID: generationID, indices: Set(planned.map(\.index)), publisher: publisher, pollInterval: 0.2)
+        try waitFor(kind, generationID: generationID, indices: 0..<planned.count, label: kind.rawValue, publisher: publisher, pollInterval: 0.2)
     }
 
     /// Publishes the shards among `shards` that are not done (with `parameters`); returns how many.
     func publish(
         _ kind: JobKind, generationID: Int, shards: [(index: Int, ids: [Int])], parameters: [String: String] = [:], publisher: Publisher
     ) throws -> Int {
-        let states = try store.shardStates(generationID: generationID, kind: kind)
+        let indices = shards.map(\.index)
+        let states = try store.shardStates(generationID: generationID, kind: kind, indices: (indices.min() ?? 0)..<((indices.max() ?? -1) + 1))
         let pending = shards.filter { states[$0.index]?.state != .done }
         guard !pending.isEmpty else { return 0 }
         try store.requeueShards(generationID: generationID, kind: kind, indices: pending.map(\.index))
@@ -145,22 +149,24 @@ public final class GenerationRunner {
         return pending.count
     }
 
-    /// Waits until the shards `indices` of a phase are done; progress counts every shard of it.
-    func waitFor(_ kind: JobKind, generationID: Int, indices: Set<Int>, publisher: Publisher, pollInterval: TimeInterval) throws {
+    /// Waits until the shards `indices` of a phase are done, showing their progress under `label`.
+    func waitFor(
+        _ kind: JobKind, generationID: Int, indices: Range<Int>, label: String, publisher: Publisher, pollInterval: TimeInterval
+    ) throws {
         var lastDone = -1
         var lastChange = Date()
         while true {
-            let states = try store.shardStates(generationID: generationID, kind: kind)
-            progress.update(phase: kind.rawValue, done: states.values.filter { $0.state == .done }.count, total: states.count)
-            let failed = indices.sorted().compactMap { index in states[index].flatMap { $0.state == .failed ? (index, $0.error) : nil } }
+            let states = try store.shardStates(generationID: generationID, kind: kind, indices: indices)
+            let done = states.values.filter { $0.state == .done }.count
+            progress.update(phase: label, done: done, total: indices.count)
+            let failed = states.filter { $0.value.state == .failed }.sorted { $0.key < $1.key }
             if !failed.isEmpty {
                 progress.finish()
-                let names = failed.map { "\(kind.rawValue) shard \($0.0): \($0.1 ?? "failed")" }
+                let names = failed.map { "\(kind.rawValue) shard \($0.key): \($0.value.error ?? "failed")" }
                 throw RunFailure(description: "generation \(generationID) not activated; dead-lettered:\n  " + names.joined(separator: "\n  "))
             }
-            let done = indices.filter { states[$0]?.state == .done }.count
             if done == indices.count {
-                if done == states.count { progress.finish() }
+                progress.finish()
                 return
             }
             if done != lastDone {

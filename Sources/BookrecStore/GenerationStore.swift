@@ -198,14 +198,17 @@ extension Store {
         }
     }
 
-    /// The state of every shard of a phase by index, without their ids: what the coordinator
-    /// polls while it waits.
-    public func shardStates(generationID: Int, kind: JobKind) throws -> [Int: (state: ShardState, attempts: Int, error: String?)] {
+    /// The state of the shards of a phase (those in `indices`, or all) by index, without their
+    /// ids: what the coordinator polls while it waits.
+    public func shardStates(
+        generationID: Int, kind: JobKind, indices: Range<Int>? = nil
+    ) throws -> [Int: (state: ShardState, attempts: Int, error: String?)] {
         try read { db in
             var states: [Int: (state: ShardState, attempts: Int, error: String?)] = [:]
+            let range = indices ?? 0..<Int.max
             let rows = try Row.fetchCursor(
-                db, sql: "SELECT shardIndex, state, attempts, error FROM shard WHERE generationId = ? AND kind = ?",
-                arguments: [generationID, kind.rawValue])
+                db, sql: "SELECT shardIndex, state, attempts, error FROM shard WHERE generationId = ? AND kind = ? AND shardIndex >= ? AND shardIndex < ?",
+                arguments: [generationID, kind.rawValue, range.lowerBound, range.upperBound])
             while let row = try rows.next() {
                 states[row["shardIndex"]] = (ShardState(rawValue: row["state"]) ?? .failed, row["attempts"], row["error"])
             }
