@@ -196,20 +196,23 @@ public struct GoodbooksLoader {
                 reason = problem.description
             case .success(let bookID):
                 let name = record.fields[file]
-                let url = directory.appendingPathComponent("covers").appendingPathComponent(name)
-                if name.contains("/") || name.isEmpty {
+                let folder = CoverFiles(root: directory.appendingPathComponent("covers"))
+                if name.contains("/") || name.isEmpty || name == ".." {
                     reason = "cover file name \"\(name)\" must be a plain file name inside covers/"
-                } else if let bytes = try? Data(contentsOf: url) {
-                    do {
-                        _ = try imageDecoder.decode(bytes)
-                        covers[bookID] = bytes
-                    } catch {
-                        reason = "\(error)"
-                        problemFile = url.path
-                        problemLine = nil
-                    }
                 } else {
-                    reason = "cover file \(url.path) cannot be read"
+                    switch folder.read(name) {
+                    case .failure(let problem):
+                        reason = problem.reason
+                    case .success(let bytes):
+                        do {
+                            _ = try imageDecoder.decode(bytes)
+                            covers[bookID] = bytes
+                        } catch {
+                            reason = "\(error)"
+                            problemFile = folder.root.appendingPathComponent(name).path
+                            problemLine = nil
+                        }
+                    }
                 }
             }
             result.tally(csv.file, line: problemLine, rejection: reason, reportedAs: problemFile)

@@ -5,15 +5,18 @@ import Foundation
 /// Reads the books of `add-books`: CSV with the columns of books.csv (`book_id`, `title`,
 /// `authors`, optionally `original_publication_year`, `language_code`, `isbn13`) plus optional
 /// `description`, `tags` and `genres` (names separated by `|`) and `cover` (an image path,
-/// relative to the file's folder), or JSON lines with the same keys (`tags` and `genres` may also
+/// relative to the file's folder and inside it, or inside `coversRoot`: `CoverFiles`), or JSON lines with the same keys (`tags` and `genres` may also
 /// be arrays). Files ending in .jsonl, .ndjson or .json are JSON lines; anything else is CSV.
 ///
 /// A row with a bad field or an unreadable cover is reported as `file:line: reason` and skipped.
 public struct NewBooksParser {
     public let imageDecoder: ImageDecoder
+    /// Where covers may be read from; nil means the folder of the file being parsed.
+    public let coversRoot: URL?
 
-    public init(imageDecoder: ImageDecoder = ImageDecoder()) {
+    public init(imageDecoder: ImageDecoder = ImageDecoder(), coversRoot: URL? = nil) {
         self.imageDecoder = imageDecoder
+        self.coversRoot = coversRoot
     }
 
     public func parse(file url: URL) -> CatalogImport {
@@ -26,7 +29,7 @@ public struct NewBooksParser {
             ? jsonLines(data, file: url.path, into: &result) : csvRows(data, file: url.path, into: &result)
         var seen: [Int: Int] = [:]
         for row in rows {
-            switch book(from: row.fields, folder: url.deletingLastPathComponent()) {
+            switch book(from: row.fields, covers: CoverFiles(root: coversRoot ?? url.deletingLastPathComponent())) {
             case .success(let (book, cover)):
                 if let first = seen[book.id] {
                     result.tally(url.path, line: row.line, rejection: "duplicate book_id \(book.id) (first on line \(first))")
@@ -107,7 +110,7 @@ public struct NewBooksParser {
         return rows
     }
 
-    private func book(from fields: [String: Field], folder: URL) -> Result<(Book, Data?), RowProblem> {
+    private func book(from fields: [String: Field], covers: CoverFiles) -> Result<(Book, Data?), RowProblem> {
         func fail(_ reason: String) -> Result<(Book, Data?), RowProblem> { .failure(RowProblem(reason: reason)) }
         func text(_ key: String) -> String? {
             switch fields[key] {
@@ -138,13 +141,16 @@ public struct NewBooksParser {
             id: id, title: title, authors: authors, year: year, language: text("language_code") ?? "", isbn13: text("isbn13") ?? "",
             description: text("description") ?? "", tags: names("tags"), genres: names("genres"))
         guard let coverPath = text("cover"), !coverPath.isEmpty else { return .success((book, nil)) }
-        let coverURL = coverPath.hasPrefix("/") ? URL(fileURLWithPath: coverPath) : folder.appendingPathComponent(coverPath)
-        guard let bytes = try? Data(contentsOf: coverURL) else { return fail("cover \(coverURL.path) cannot be read") }
-        do {
-            _ = try imageDecoder.decode(bytes)
-        } catch {
-            return fail("cover \(coverURL.path): \(error)")
+        switch covers.read(coverPath) {
+        case .failure(let problem):
+            return fail(problem.reason)
+        case .success(let bytes):
+            do {
+                _ = try imageDecoder.decode(bytes)
+            } catch {
+                return fail("cover \(coverPath): \(error)")
+            }
+            return .success((book, bytes))
         }
-        return .success((book, bytes))
     }
 }

@@ -174,32 +174,31 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func encoderSet(generationID: Int) throws -> EncoderSet {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached = encoderSets[generationID] { return cached }
-        guard let record = try store.generation(generationID) else { throw PermanentJobError("generation \(generationID) does not exist") }
-        let set = try EncoderSet(
-            configuration: try RunConfiguration.decoded(record.configuration), generationID: generationID, store: store,
-            modelsDirectory: options.modelsDirectory)
-        encoderSets = [generationID: set]
-        return set
+        try cached(\.encoderSets, generationID: generationID) {
+            guard let record = try store.generation(generationID) else { throw PermanentJobError("generation \(generationID) does not exist") }
+            return try EncoderSet(
+                configuration: try RunConfiguration.decoded(record.configuration), generationID: generationID, store: store,
+                modelsDirectory: options.modelsDirectory)
+        }
     }
 
     private func implicitALSContext(generationID: Int) throws -> ImplicitALSContext {
-        lock.lock()
-        defer { lock.unlock() }
-        if let cached = implicitALSContexts[generationID] { return cached }
-        let context = try ImplicitALSContext(store: store, generationID: generationID)
-        implicitALSContexts = [generationID: context]
-        return context
+        try cached(\.implicitALSContexts, generationID: generationID) { try ImplicitALSContext(store: store, generationID: generationID) }
     }
 
     private func scoringContext(generationID: Int) throws -> ScoringContext {
+        try cached(\.scoringContexts, generationID: generationID) { try ScoringContext(store: store, generationID: generationID) }
+    }
+
+    /// What a worker keeps of one generation at a time, made on first use.
+    private func cached<Value>(
+        _ cache: ReferenceWritableKeyPath<Worker, [Int: Value]>, generationID: Int, make: () throws -> Value
+    ) throws -> Value {
         lock.lock()
         defer { lock.unlock() }
-        if let cached = scoringContexts[generationID] { return cached }
-        let context = try ScoringContext(store: store, generationID: generationID)
-        scoringContexts = [generationID: context]
-        return context
+        if let value = self[keyPath: cache][generationID] { return value }
+        let value = try make()
+        self[keyPath: cache] = [generationID: value]
+        return value
     }
 }

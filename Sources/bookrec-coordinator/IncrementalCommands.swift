@@ -13,9 +13,10 @@ struct AddBooksCommand: ParsableCommand {
         discussion: """
             FILE is CSV with the columns of books.csv (book_id, title, authors; optionally \
             original_publication_year, language_code, isbn13) plus optional description, tags and genres (names \
-            separated by |) and cover (an image path, relative to FILE's folder), or JSON lines (.jsonl, .ndjson, \
-            .json) with the same keys. Bad rows are reported as file:line: reason and skipped; a book_id already in \
-            the catalog with other content is rejected (change books with import and run).
+            separated by |) and cover (an image path, relative to FILE's folder and inside it, or inside \
+            --covers-root; at most 20 MB), or JSON lines (.jsonl, .ndjson, .json) with the same keys. Bad rows \
+            are reported as file:line: reason and skipped; a book_id already in the catalog with other content is \
+            rejected (change books with import and run).
 
             Workers encode the new books (an unchanged book is never encoded twice), the active generation's \
             model places them by their content, and each reader's stored top-K is merged with their top-K over \
@@ -27,6 +28,9 @@ struct AddBooksCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("CSV or JSON lines file of new books.", valueName: "file"))
     var file: String
 
+    @Option(help: ArgumentHelp("Folder the cover paths are read from and must stay inside (default: FILE's folder).", valueName: "folder"))
+    var coversRoot: String?
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
@@ -36,7 +40,7 @@ struct AddBooksCommand: ParsableCommand {
         printError("coordinator: \(BLASKernels.current)")
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
-            var additions = NewBooksParser().parse(file: URL(fileURLWithPath: file))
+            var additions = NewBooksParser(coversRoot: coversRoot.map { URL(fileURLWithPath: $0) }).parse(file: URL(fileURLWithPath: file))
             try rejectChangedBooks(&additions, store: store)
             reportInput(additions)
             if additions.books.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {

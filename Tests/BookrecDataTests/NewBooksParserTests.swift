@@ -128,3 +128,53 @@ final class NumericEdgeTests: XCTestCase {
         XCTAssertEqual(parsed.problems.map(\.reason), ["duplicate rating of book 1 by user 9223372036854775807 (first on line 4)"])
     }
 }
+
+/// Covers are read only from inside their folder, and only up to the size limit.
+final class CoverFileRulesTests: XCTestCase {
+    func testCoverPathsStayInsideTheirFolderAndUnderTheSizeLimit() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-covers-\(UUID().uuidString)")
+        let folder = base.appendingPathComponent("new"), elsewhere = base.appendingPathComponent("elsewhere")
+        for directory in [folder, elsewhere, folder.appendingPathComponent("covers")] {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(at: base) }
+        let jpeg = try Data(contentsOf: Fixtures.root.appendingPathComponent("Tests/Fixtures/new-books/covers/323.jpg"))
+        try jpeg.write(to: folder.appendingPathComponent("covers/good.jpg"))
+        try jpeg.write(to: elsewhere.appendingPathComponent("secret.jpg"))
+        try FileManager.default.createSymbolicLink(
+            at: folder.appendingPathComponent("covers/link.jpg"), withDestinationURL: elsewhere.appendingPathComponent("secret.jpg"))
+        let huge = folder.appendingPathComponent("covers/huge.jpg")
+        FileManager.default.createFile(atPath: huge.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: huge)
+        try handle.truncate(atOffset: UInt64(CoverFiles.defaultMaximumBytes + 1))
+        try handle.close()
+        let file = folder.appendingPathComponent("books.jsonl")
+        try """
+            {"book_id": 1, "title": "Inside", "authors": "A", "cover": "covers/good.jpg"}
+            {"book_id": 2, "title": "Up and out", "authors": "A", "cover": "../elsewhere/secret.jpg"}
+            {"book_id": 3, "title": "Absolute", "authors": "A", "cover": "\(elsewhere.appendingPathComponent("secret.jpg").path)"}
+            {"book_id": 4, "title": "Kernel", "authors": "A", "cover": "/proc/self/environ"}
+            {"book_id": 5, "title": "Through a link", "authors": "A", "cover": "covers/link.jpg"}
+            {"book_id": 6, "title": "Too big", "authors": "A", "cover": "covers/huge.jpg"}
+            {"book_id": 7, "title": "A folder", "authors": "A", "cover": "covers"}
+            {"book_id": 8, "title": "Absolute inside", "authors": "A", "cover": "\(folder.appendingPathComponent("covers/good.jpg").path)"}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let parsed = NewBooksParser().parse(file: file)
+        XCTAssertEqual(parsed.books.map(\.id), [1, 8])
+        XCTAssertEqual(parsed.covers[1], jpeg)
+        let reasons = Dictionary(uniqueKeysWithValues: parsed.problems.map { ($0.line ?? 0, $0.reason) })
+        let root = folder.resolvingSymlinksInPath().path
+        XCTAssertEqual(reasons[2], "cover ../elsewhere/secret.jpg is outside \(root)")
+        XCTAssertEqual(reasons[3], "cover \(elsewhere.appendingPathComponent("secret.jpg").path) is outside \(root)")
+        XCTAssertEqual(reasons[4], "cover /proc/self/environ is outside \(root)")
+        XCTAssertEqual(reasons[5], "cover covers/link.jpg is outside \(root)")
+        XCTAssertEqual(reasons[6], "cover covers/huge.jpg is 20000001 bytes, over the limit of 20000000")
+        XCTAssertEqual(reasons[7], "cover covers is not a regular file")
+
+        // With --covers-root, paths are read from (and must stay inside) that folder instead:
+        // ../elsewhere/secret.jpg from there resolves inside it.
+        let rooted = NewBooksParser(coversRoot: elsewhere).parse(file: file)
+        XCTAssertEqual(rooted.books.map(\.id), [2, 3])
+        XCTAssertEqual(rooted.covers[3], jpeg)
+    }
+}
