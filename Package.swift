@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C libraries from Debian.
@@ -29,7 +30,7 @@ let package = Package(
         // Optimised in debug builds too: the cluster tests train the default model through debug
         // executables, which unoptimised loops make tens of times slower.
         .target(
-            name: "BookrecCore", dependencies: ["COpenBLAS"],
+            name: "BookrecCore", dependencies: ["COpenBLAS", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // Image bytes to pixels (JPEG, PNG) with limits against bombs.
         .target(name: "BookrecImaging", dependencies: ["CImageCodec", "BookrecCore"]),

@@ -23,3 +23,11 @@ final class MatrixCodingTests: XCTestCase {
         }
     }
 }
+
+final class ContentHashTests: XCTestCase {
+    /// SHA-256, the FIPS 180-2 test vectors.
+    func testIsSHA256InHex() {
+        XCTAssertEqual(contentHash(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(contentHash([]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+}

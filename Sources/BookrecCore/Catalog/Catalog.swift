@@ -1,3 +1,6 @@
+import Crypto
+import Foundation
+
 /// A book of the catalog, with the text fields its encoders read.
 public struct Book: Codable, Equatable, Sendable {
     public var id: Int
@@ -51,23 +54,17 @@ public struct Rating: Codable, Equatable, Sendable {
     }
 }
 
-/// A 128-bit content hash (two FNV-1a lanes), hex: enough to tell catalog contents apart.
+/// The SHA-256 of the bytes, hex: the key of the encoder cache and of every content comparison,
+/// so that no crafted text or image can take another one's cached vector.
 public func contentHash(_ bytes: [UInt8]) -> String {
-    var low = FNV1a()
-    var high = FNV1a()
-    high.add(UInt8(0x5A))
-    for byte in bytes {
-        low.add(byte)
-        high.add(byte)
+    let digits = Array("0123456789abcdef".utf8)
+    var hex = [UInt8]()
+    hex.reserveCapacity(64)
+    for byte in SHA256.hash(data: bytes) {
+        hex.append(digits[Int(byte >> 4)])
+        hex.append(digits[Int(byte & 0x0F)])
     }
-    return String(format64: low.value) + String(format64: high.value)
-}
-
-extension String {
-    init(format64 value: UInt64) {
-        let digits = String(value, radix: 16)
-        self = String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    return String(decoding: hex, as: UTF8.self)
 }
 
 /// Identifies the set of a reader's ratings (in any order), so that a generation can tell whose
