@@ -146,17 +146,15 @@ struct ImplicitALSRounds {
     /// Publishes the given train shards (index and ids) of a round and returns once all are done.
     let dispatch: (_ round: Int, _ shards: [(index: Int, ids: [Int])]) throws -> Void
 
-    /// Stores the problem and plans every shard of every round (kept as they are on a resume).
-    func prepare() throws {
-        try store.saveBlob(generationID: generationID, name: ImplicitALSProblem.blobName, bytes: try JSONEncoder().encode(problem))
-        try store.planShards(generationID: generationID, kind: .train, shards: (0..<problem.rounds).flatMap(problem.shards(round:)))
-    }
-
+    /// Round 0 first stores the problem and the starts, and plans every shard of every round
+    /// (shards already planned keep their state on a resume): a model without iALS plans none.
     func solveRound(_ round: Int, readerFactors: Matrix, bookFactors: Matrix) throws -> Matrix {
         if round == 0 {
+            try store.saveBlob(generationID: generationID, name: ImplicitALSProblem.blobName, bytes: try JSONEncoder().encode(problem))
             for (name, bytes) in problem.shardBlobs(of: readerFactors, side: .readers, round: -2) + problem.shardBlobs(of: bookFactors, side: .books, round: -1) {
                 try store.saveBlob(generationID: generationID, name: name, bytes: bytes)
             }
+            try store.planShards(generationID: generationID, kind: .train, shards: (0..<problem.rounds).flatMap(problem.shards(round:)))
         }
         let side = ImplicitALS.Side(round: round)
         let first = problem.firstShardIndex(round: round)

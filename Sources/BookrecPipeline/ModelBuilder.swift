@@ -61,7 +61,6 @@ public struct ModelBuilder {
                 configuration: configuration.model.implicitALS, readerIDs: readerIDs, bookIDs: books.map(\.id),
                 interactions: interactions, shardSize: configuration.trainShardSize),
             dispatch: trainShards)
-        try rounds.prepare()
         var roundsStarted: Date?
         let parameters = try Trainer(configuration: configuration.model).train(
             features: features, interactions: interactions,

@@ -145,6 +145,17 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 5, "queue depths when the broker is reachable")
     }
 
+    /// k = d/2 leaves no collaborative factors: no iALS, so no train job is planned or waited for.
+    func testAModelWithoutCollaborativeFactorsRunsWithoutTrainJobs() throws {
+        let tiny = try TestCluster(data: TestCluster.tiny)
+        defer { tiny.tearDown() }
+        try tiny.startWorker()
+        let run = try tiny.run("bookrec-coordinator", ["run", "--fused-dimension", "32", "--factors", "16", "--top-k", "5"])
+        XCTAssertEqual(run.status, 0, run.error)
+        XCTAssertEqual(try Store(path: tiny.storePath, readOnly: true).shards(generationID: 1, kind: .train), [])
+        XCTAssertEqual(try tiny.export(k: 5).split(separator: "\n").count, 1 + 200 * 5)
+    }
+
     func testASecondCoordinatorOnTheSameStoreRefuses() throws {
         let lock = try CoordinatorLock(storePath: cluster.storePath)
         defer { lock.release() }

@@ -50,7 +50,6 @@ final class ImplicitALSRoundsTests: XCTestCase {
             if context == nil { context = try ImplicitALSContext(store: self.store, generationID: generationID) }
             for shard in shards.reversed() { try context!.run(store: self.store, shardIndex: shard.index, ids: shard.ids, round: round) }
         }
-        try rounds.prepare()
         return try ImplicitALS(interactions: interactions, configuration: configuration, solveRound: rounds.solveRound)
     }
 
@@ -69,11 +68,11 @@ final class ImplicitALSRoundsTests: XCTestCase {
     func testAJobThatIsNotThePlansIsRefusedWithTheReason() throws {
         let generationID = try store.createGeneration(kind: "full", parentID: nil, configuration: Data())
         let problem = problem(shardSize: 100)
-        try ImplicitALSRounds(store: store, generationID: generationID, problem: problem) { _, _ in }.prepare()
+        // Round 0 with a dispatch that runs nothing: the problem, the starts and the plan are stored.
         let starts = ImplicitALS.start(readers: 300, books: 130, configuration: configuration)
-        for (name, bytes) in problem.shardBlobs(of: starts.readers, side: .readers, round: -2) + problem.shardBlobs(of: starts.books, side: .books, round: -1) {
-            try store.saveBlob(generationID: generationID, name: name, bytes: bytes)
-        }
+        XCTAssertThrowsError(
+            try ImplicitALSRounds(store: store, generationID: generationID, problem: problem) { _, _ in }
+                .solveRound(0, readerFactors: starts.readers, bookFactors: starts.books))
         let context = try ImplicitALSContext(store: store, generationID: generationID)
         let firstReaders = Array(problem.readerIDs[0..<100])
         func refusal(_ body: () throws -> Void) -> String {
