@@ -9,8 +9,8 @@ import Foundation
 /// `shardSize` consecutive rows and publishes one train job per shard; a worker solves its rows
 /// (`ImplicitALS.solve`, whose values do not depend on how the rows are split) and stores them
 /// as the blob `ials/<round>/<shard>`, marking the shard done in the same transaction. The next
-/// round's workers read the other side from those blobs, so only the coordinator waits between
-/// rounds; it reads the last two rounds back into the model. Everything a job reads is in the
+/// round's workers read the other side from those blobs. The coordinator reads each round's
+/// solved side back too (the last two are the model's factors). Everything a job reads is in the
 /// store: the problem (`ials/problem`: ratings as lists, ids, configuration, shard size) and the
 /// seeded starts of both sides, cut into shards like a round's results (rounds −2 and −1).
 public struct ImplicitALSProblem: Codable, Sendable {
