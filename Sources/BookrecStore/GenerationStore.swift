@@ -216,6 +216,21 @@ extension Store {
         }
     }
 
+    /// How many shards of each phase of a generation are in each state, counted by the store:
+    /// a status line should not read every shard's ids.
+    public func shardCounts(generationID: Int) throws -> [JobKind: [ShardState: Int]] {
+        try read { db in
+            var counts: [JobKind: [ShardState: Int]] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT kind, state, COUNT(*) AS n FROM shard WHERE generationId = ? GROUP BY kind, state", arguments: [generationID])
+            while let row = try rows.next() {
+                guard let kind = JobKind(rawValue: row["kind"]), let state = ShardState(rawValue: row["state"]) else { continue }
+                counts[kind, default: [:]][state] = row["n"]
+            }
+            return counts
+        }
+    }
+
     public func shard(generationID: Int, kind: JobKind, index: Int) throws -> ShardRecord? {
         try read { db in
             try Row.fetchOne(

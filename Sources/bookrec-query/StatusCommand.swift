@@ -22,13 +22,12 @@ struct StatusCommand: ParsableCommand {
         let active = try store.activeGenerationID()
         let generations = try store.generations()
         let progress = try generations.map { generation -> [String: Any] in
-            let shards = try store.shards(generationID: generation.id)
+            let counts = try store.shardCounts(generationID: generation.id)
             var phases: [String: Any] = [:]
             for kind in JobKind.allCases {
-                let ofKind = shards.filter { $0.kind == kind }
+                let ofKind = counts[kind] ?? [:]
                 phases[kind.rawValue] = [
-                    "total": ofKind.count, "done": ofKind.filter { $0.state == .done }.count,
-                    "running": ofKind.filter { $0.state == .running }.count, "failed": ofKind.filter { $0.state == .failed }.count,
+                    "total": ofKind.values.reduce(0, +), "done": ofKind[.done] ?? 0, "running": ofKind[.running] ?? 0, "failed": ofKind[.failed] ?? 0,
                 ]
             }
             let encoders = try store.blob(generationID: generation.id, name: ModelBlob.encoders).map { String(decoding: $0, as: UTF8.self) } ?? ""
@@ -38,8 +37,15 @@ struct StatusCommand: ParsableCommand {
                 "created_at": ISO8601DateFormatter().string(from: generation.createdAt), "shards": phases,
             ]
         }
-        let deadLetters = try store.deadLetters(limit: 20).map {
-            ["generation": $0.generationID ?? -1, "kind": $0.kind ?? "", "shard": $0.shardIndex ?? -1, "reason": $0.reason, "at": ISO8601DateFormatter().string(from: $0.at)] as [String: Any]
+        // A dead letter is a current failure only while its generation is being built (or when it
+        // names none); one of a generation since completed or abandoned is history.
+        let states = Dictionary(uniqueKeysWithValues: generations.map { ($0.id, $0.state) })
+        let deadLetters = try store.deadLetters(limit: 20).map { letter -> [String: Any] in
+            let state = letter.generationID.flatMap { states[$0] }
+            return [
+                "generation": letter.generationID ?? -1, "kind": letter.kind ?? "", "shard": letter.shardIndex ?? -1, "reason": letter.reason,
+                "at": ISO8601DateFormatter().string(from: letter.at), "current": state == nil || state == .building,
+            ]
         }
         var queues: [[String: Any]] = []
         var brokerNote: String?
@@ -67,11 +73,12 @@ struct StatusCommand: ParsableCommand {
             }
             print("  generation \(generation["id"]!) [\(generation["kind"]!), \(generation["state"]!)\((generation["active"] as! Bool) ? ", active" : "")] \(phases.joined(separator: ", ")); encoders: \(generation["encoders"]!)")
         }
-        print("dead-lettered jobs: \(deadLetters.count)")
+        let current = deadLetters.filter { $0["current"] as! Bool }.count
+        print("dead-lettered jobs: \(deadLetters.count) (\(current) current, \(deadLetters.count - current) of generations no longer being built)")
         for letter in deadLetters {
             // A message that could not be parsed names no job.
             let job = letter["generation"] as! Int == -1 ? "a message that is not a job" : "generation \(letter["generation"]!) \(letter["kind"]!) shard \(letter["shard"]!)"
-            print("  \(job): \(letter["reason"]!)")
+            print("  \((letter["current"] as! Bool) ? "" : "[past] ")\(job): \(letter["reason"]!)")
         }
         if let brokerNote {
             print(brokerNote)
