@@ -143,8 +143,7 @@ struct ImplicitALSRounds {
     let store: Store
     let generationID: Int
     let problem: ImplicitALSProblem
-    /// Publishes the given train shards (index and ids) of a round and returns once all are done.
-    let dispatch: (_ round: Int, _ shards: [(index: Int, ids: [Int])]) throws -> Void
+    let dispatch: ModelBuilder.TrainShardDispatch
 
     /// Round 0 first stores the problem and the starts, and plans every shard of every round
     /// (shards already planned keep their state on a resume): a model without iALS plans none.
