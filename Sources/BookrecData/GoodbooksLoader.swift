@@ -187,6 +187,7 @@ public struct GoodbooksLoader {
     private func loadCovers(_ csv: CSVReader, known: Set<Int>, into result: inout CatalogImport) -> [Int: Data] {
         var covers: [Int: Data] = [:]
         let id = csv.column("book_id")!, file = csv.column("file")!
+        let folder = CoverFiles(root: directory.appendingPathComponent("covers"))
         for record in csv.records {
             var reason: String?
             var problemFile = csv.file
@@ -196,7 +197,6 @@ public struct GoodbooksLoader {
                 reason = problem.description
             case .success(let bookID):
                 let name = record.fields[file]
-                let folder = CoverFiles(root: directory.appendingPathComponent("covers"))
                 if name.contains("/") || name.isEmpty || name == ".." {
                     reason = "cover file name \"\(name)\" must be a plain file name inside covers/"
                 } else {

@@ -28,8 +28,9 @@ public struct NewBooksParser {
         let rows = ["jsonl", "ndjson", "json"].contains(url.pathExtension.lowercased())
             ? jsonLines(data, file: url.path, into: &result) : csvRows(data, file: url.path, into: &result)
         var seen: [Int: Int] = [:]
+        let covers = CoverFiles(root: coversRoot ?? url.deletingLastPathComponent())
         for row in rows {
-            switch book(from: row.fields, covers: CoverFiles(root: coversRoot ?? url.deletingLastPathComponent())) {
+            switch book(from: row.fields, covers: covers) {
             case .success(let (book, cover)):
                 if let first = seen[book.id] {
                     result.tally(url.path, line: row.line, rejection: "duplicate book_id \(book.id) (first on line \(first))")
