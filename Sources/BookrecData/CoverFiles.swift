@@ -22,8 +22,9 @@ public struct CoverFiles: Sendable {
         guard resolved.path.hasPrefix(root.path.hasSuffix("/") ? root.path : root.path + "/") else {
             return .failure(FieldProblem(reason: "cover \(path) is outside \(root.path)"))
         }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved.path) else {
-            return .failure(FieldProblem(reason: "cover file \(resolved.path) cannot be read"))
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: resolved.path) } catch {
+            return .failure(FieldProblem(reason: "cover file \(resolved.path) cannot be read: \(readFailure(error))"))
         }
         guard attributes[.type] as? FileAttributeType == .typeRegular else {
             return .failure(FieldProblem(reason: "cover \(path) is not a regular file"))
@@ -32,8 +33,12 @@ public struct CoverFiles: Sendable {
         guard size <= maximumBytes else {
             return .failure(FieldProblem(reason: "cover \(path) is \(size) bytes, over the limit of \(maximumBytes)"))
         }
-        guard let bytes = try? Data(contentsOf: resolved), bytes.count <= maximumBytes else {
-            return .failure(FieldProblem(reason: "cover file \(resolved.path) cannot be read"))
+        let bytes: Data
+        do { bytes = try Data(contentsOf: resolved) } catch {
+            return .failure(FieldProblem(reason: "cover file \(resolved.path) cannot be read: \(readFailure(error))"))
+        }
+        guard bytes.count <= maximumBytes else {
+            return .failure(FieldProblem(reason: "cover \(path) grew to \(bytes.count) bytes while it was read, over the limit of \(maximumBytes)"))
         }
         return .success(bytes)
     }

@@ -5,6 +5,20 @@ struct FieldProblem: Error {
     let reason: String
 }
 
+/// Why reading a file failed, in the operating system's words ("No such file or directory",
+/// "Permission denied", "Is a directory").
+func readFailure(_ error: Error) -> String {
+    let error = error as NSError
+    if let underlying = error.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    switch CocoaError.Code(rawValue: error.code) {
+    case .fileNoSuchFile, .fileReadNoSuchFile: return String(cString: strerror(ENOENT))
+    case .fileReadNoPermission: return String(cString: strerror(EACCES))
+    default: return error.localizedDescription
+    }
+}
+
 /// A publication year as catalogs write it ("1997", "1997.0", "-720.0"), or nil for an empty
 /// field. NaN, infinities, fractions and anything past ±9,999 are refused, never converted.
 func publicationYear(_ text: String) -> Result<Int?, FieldProblem> {

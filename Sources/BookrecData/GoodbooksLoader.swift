@@ -76,8 +76,9 @@ public struct GoodbooksLoader {
 
     private func read(_ name: String, required: [String], into result: inout CatalogImport) -> CSVReader? {
         let url = directory.appendingPathComponent(name)
-        guard let data = try? Data(contentsOf: url) else {
-            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file"))
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file: \(readFailure(error))"))
             return nil
         }
         let reader = CSVReader(file: url.path, data: data, requiredColumns: required)
@@ -226,8 +227,9 @@ public enum RatingsParser {
     /// Reads a ratings file on its own (`add-ratings`): ratings of books not in `known` are rejected.
     public static func parse(file url: URL, known: Set<Int>) -> CatalogImport {
         var result = CatalogImport()
-        guard let data = try? Data(contentsOf: url) else {
-            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file"))
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file: \(readFailure(error))"))
             return result
         }
         let csv = CSVReader(file: url.path, data: data, requiredColumns: ["user_id", "book_id", "rating"])

@@ -21,8 +21,9 @@ public struct NewBooksParser {
 
     public func parse(file url: URL) -> CatalogImport {
         var result = CatalogImport()
-        guard let data = try? Data(contentsOf: url) else {
-            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file"))
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            result.problems.append(InputProblem(file: url.path, line: nil, reason: "cannot read the file: \(readFailure(error))"))
             return result
         }
         let rows = ["jsonl", "ndjson", "json"].contains(url.pathExtension.lowercased())

@@ -86,9 +86,13 @@ public final class ScoringContext {
         var books = try store.bookVectors(generationID: generationID)
         guard !books.ids.isEmpty else { throw PermanentJobError("generation \(generationID) has no book vectors yet") }
         if record.kind == GenerationKind.addBooks.rawValue {
-            guard let parent = record.parentID, let blob = try store.blob(generationID: generationID, name: ModelBlob.addedBooks),
-                let added = try? Set(JSONDecoder().decode([Int].self, from: blob))
-            else { throw PermanentJobError("add-books generation \(generationID) names no parent or no new books") }
+            guard let parent = record.parentID, let blob = try store.blob(generationID: generationID, name: ModelBlob.addedBooks) else {
+                throw PermanentJobError("add-books generation \(generationID) names no parent or no new books")
+            }
+            let added: Set<Int>
+            do { added = Set(try JSONDecoder().decode([Int].self, from: blob)) } catch {
+                throw PermanentJobError("the new books of add-books generation \(generationID) are damaged: \(error)")
+            }
             let rows = books.ids.indices.filter { added.contains(books.ids[$0]) }
             guard rows.count == added.count else { throw PermanentJobError("generation \(generationID) has no vectors yet for some of its new books") }
             books = (rows.map { books.ids[$0] }, rows.map { books.vectors[$0] }, rows.map { books.terms[$0] })

@@ -77,7 +77,7 @@ public final class Worker: @unchecked Sendable {
     func handle(_ delivery: Delivery) -> Outcome {
         let job: JobMessage
         do {
-            job = try JobMessage.decode(body: delivery.body)
+            job = try JobMessage.decode(delivery)
         } catch {
             let reason = "\(error)"
             recordDeadLetter(job: nil, reason: reason, body: delivery.body)

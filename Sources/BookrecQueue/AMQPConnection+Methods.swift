@@ -101,34 +101,56 @@ extension AMQPConnection {
 
     /// The next delivery to this connection's consumer, waiting at most `timeout` seconds; nil if
     /// none came (or another frame came first). `queue` only labels the delivery and errors.
-    func nextDelivery(queue: String, timeout: TimeInterval) throws -> Delivery? {
-        amqp_maybe_release_buffers(state)
-        var envelope = amqp_envelope_t()
-        var wait = timeval(seconds: timeout)
-        let reply = amqp_consume_message(state, &envelope, &wait, 0)
-        if reply.reply_type == AMQP_RESPONSE_NORMAL {
-            defer { amqp_destroy_envelope(&envelope) }
-            return Delivery(envelope: envelope, queue: queue)
-        }
-        guard reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION else {
-            try check(reply, "consuming from \(queue)", channel: 0)
-            return nil
-        }
-        switch reply.library_error {
-        case AMQP_STATUS_TIMEOUT.rawValue:
-            return nil
-        case AMQP_STATUS_UNEXPECTED_STATE.rawValue:
-            // A frame other than basic.deliver is next (rabbitmq-c put it back): read it.
-            guard let frame = try nextFrame(timeout: 0) else { return nil }
-            if Int32(frame.frame_type) == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_BASIC_CANCEL_METHOD {
-                throw AMQPError.consumerCancelled(queue: queue)
-            }
-            return nil
+    ///
+    /// The body is read frame by frame (each at most the negotiated frame size). A body larger
+    /// than `bodyLimit` is not kept: its first `Delivery.excerptLength` bytes are, and the rest is
+    /// read and dropped as it arrives, so an oversize message costs no more memory than a small one.
+    func nextDelivery(queue: String, timeout: TimeInterval, bodyLimit: Int) throws -> Delivery? {
+        guard let frame = try nextFrame(timeout: timeout), Int32(frame.frame_type) == AMQP_FRAME_METHOD else { return nil }
+        switch frame.payload.method.id {
+        case AMQP_BASIC_DELIVER_METHOD:
+            break
+        case AMQP_BASIC_CANCEL_METHOD:
+            throw AMQPError.consumerCancelled(queue: queue)
         default:
-            try check(reply, "consuming from \(queue)", channel: 0)
             return nil
         }
+        let deliver = frame.payload.method.decoded.load(as: amqp_basic_deliver_t.self)
+        let channel = frame.channel
+        let tag = deliver.delivery_tag
+        let redelivered = deliver.redelivered != 0, exchange = deliver.exchange.string, routingKey = deliver.routing_key.string
+
+        let header = try contentFrame(AMQP_FRAME_HEADER, channel: channel, "reading the header of delivery \(tag) from \(queue)")
+        let size = Int(clamping: header.payload.properties.body_size)
+        let properties = header.payload.properties.decoded.load(as: amqp_basic_properties_t.self)
+        var delivery = Delivery(properties: properties, queue: queue, deliveryTag: tag, redelivered: redelivered,
+                                exchange: exchange, routingKey: routingKey, body: Data(), bodySize: size)
+        let kept = size <= bodyLimit ? size : min(size, Delivery.excerptLength)
+        delivery.body.reserveCapacity(kept)
+        var received = 0
+        while received < size {
+            // Reading the next frame releases this one's buffer: the body never accumulates in rabbitmq-c.
+            let fragment = try contentFrame(AMQP_FRAME_BODY, channel: channel, "reading the body of delivery \(tag) from \(queue)")
+                .payload.body_fragment
+            let wanted = min(fragment.len, kept - delivery.body.count)
+            if wanted > 0 { delivery.body.append(fragment.bytes.assumingMemoryBound(to: UInt8.self), count: wanted) }
+            received += fragment.len
+        }
+        return delivery
     }
+
+    /// The next frame of a delivery's content (its header or a body frame), which the broker sends
+    /// right after the basic.deliver; anything else there breaks the protocol.
+    private func contentFrame(_ type: Int32, channel: amqp_channel_t, _ operation: @autoclosure () -> String) throws -> amqp_frame_t {
+        guard let frame = try nextFrame(timeout: Self.contentTimeout), frame.channel == channel, Int32(frame.frame_type) == type else {
+            isOpen = false
+            throw AMQPError.library(operation(), status: AMQP_STATUS_UNEXPECTED_STATE.rawValue)
+        }
+        return frame
+    }
+
+    /// How long the rest of a delivery's content may take to arrive once its basic.deliver has.
+    private static let contentTimeout: TimeInterval = 30
 
     /// Fetches one message without acknowledging it (basic.get); nil when the queue is empty.
     func get(_ queue: String, channel: amqp_channel_t) throws -> Delivery? {
@@ -155,17 +177,16 @@ extension AMQPConnection {
 }
 
 extension Delivery {
-    init(envelope: amqp_envelope_t, queue: String) {
-        self.init(message: envelope.message, queue: queue, deliveryTag: envelope.delivery_tag,
-                  redelivered: envelope.redelivered != 0, exchange: envelope.exchange.string,
-                  routingKey: envelope.routing_key.string)
+    init(message: amqp_message_t, queue: String, deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String) {
+        self.init(properties: message.properties, queue: queue, deliveryTag: deliveryTag, redelivered: redelivered,
+                  exchange: exchange, routingKey: routingKey, body: message.body.data, bodySize: message.body.len)
     }
 
-    init(message: amqp_message_t, queue: String, deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String) {
-        let properties = message.properties
+    init(properties: amqp_basic_properties_t, queue: String, deliveryTag: UInt64, redelivered: Bool, exchange: String,
+         routingKey: String, body: Data, bodySize: Int) {
         func has(_ flag: Int32) -> Bool { properties._flags & amqp_flags_t(flag) != 0 }
         self.init(queue: queue, deliveryTag: deliveryTag, redelivered: redelivered, exchange: exchange,
-                  routingKey: routingKey, body: message.body.data,
+                  routingKey: routingKey, body: body, bodySize: bodySize,
                   contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? properties.content_type.string : nil,
                   messageID: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? properties.message_id.string : nil,
                   headers: has(AMQP_BASIC_HEADERS_FLAG) ? properties.headers.headerValues : [:])

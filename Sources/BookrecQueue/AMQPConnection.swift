@@ -25,7 +25,7 @@ public final class AMQPConnection {
     let state: amqp_connection_state_t
     private let events: (QueueEvent) -> Void
     /// False once the socket failed or the broker closed the connection: closing then skips the handshake.
-    public private(set) var isOpen = false
+    public internal(set) var isOpen = false
     /// Whether the broker has blocked publishing on this connection (connection.blocked).
     public private(set) var isBlocked = false
 

@@ -9,14 +9,18 @@ public struct ConsumerOptions: Equatable, Sendable {
     public var pollInterval: TimeInterval
     public var connection: ConnectionOptions
     public var reconnect: ReconnectPolicy
+    /// The largest body kept whole; of a larger one only an excerpt is (`Delivery.isExcerpt`).
+    public var maxBodySize: Int
 
     public init(prefetch: UInt16 = 16, retry: RetryPolicy = .init(), pollInterval: TimeInterval = 0.2,
-                connection: ConnectionOptions = .init(), reconnect: ReconnectPolicy = .init()) {
+                connection: ConnectionOptions = .init(), reconnect: ReconnectPolicy = .init(),
+                maxBodySize: Int = JobMessage.maxBodySize) {
         self.prefetch = prefetch
         self.retry = retry
         self.pollInterval = pollInterval
         self.connection = connection
         self.reconnect = reconnect
+        self.maxBodySize = maxBodySize
     }
 }
 
@@ -27,7 +31,8 @@ public struct ConsumerOptions: Equatable, Sendable {
 /// - `.ack` acknowledges the delivery.
 /// - `.deadLetter(reason)` publishes a copy to the dead-letter exchange with the headers
 ///   `x-bookrec-reason` and `x-bookrec-original-queue`, waits for the broker's confirm, then acks
-///   the original. basic.reject would dead-letter without a copy, but cannot carry a reason. If
+///   the original. Of a body over `maxBodySize` the copy is the excerpt the consumer kept, with
+///   `x-bookrec-body-size`. basic.reject would dead-letter without a copy, but cannot carry a reason. If
 ///   the consumer dies between the confirm and the ack, the job runs again and may be
 ///   dead-lettered twice, never lost.
 /// - `.retry(error)` republishes the delivery with `x-bookrec-attempt` incremented to the delay
@@ -85,7 +90,7 @@ public final class Consumer {
                         try publisher.poll()
                         nextPublisherPoll = Date().addingTimeInterval(options.pollInterval)
                     }
-                    let next = buffered.isEmpty ? try connection.nextDelivery(queue: queue, timeout: options.pollInterval)
+                    let next = buffered.isEmpty ? try connection.nextDelivery(queue: queue, timeout: options.pollInterval, bodyLimit: options.maxBodySize)
                                                 : buffered.removeFirst()
                     guard let delivery = next else { continue }
                     let outcome = try run(handler, on: delivery, reading: connection, into: &buffered, publisher: publisher)
@@ -126,7 +131,7 @@ public final class Consumer {
         }
         do {
             while finished.wait(timeout: .now() + options.pollInterval) == .timedOut {
-                if let next = try connection.nextDelivery(queue: delivery.queue, timeout: 0) { buffered.append(next) }
+                if let next = try connection.nextDelivery(queue: delivery.queue, timeout: 0, bodyLimit: options.maxBodySize) { buffered.append(next) }
                 try publisher.poll()
             }
         } catch {

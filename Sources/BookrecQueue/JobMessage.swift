@@ -82,6 +82,13 @@ public struct JobMessage: Codable, Equatable, Sendable {
         return try encoder.encode(self)
     }
 
+    /// Parses and validates a delivered job. A body larger than `maxBodySize` is refused by the
+    /// size the broker announced (the consumer kept only an excerpt of it).
+    public static func decode(_ delivery: Delivery) throws -> JobMessage {
+        guard delivery.bodySize <= maxBodySize else { throw PoisonMessage.oversized(bytes: delivery.bodySize, limit: maxBodySize) }
+        return try decode(body: delivery.body)
+    }
+
     /// Parses and validates a message body. Throws `PoisonMessage` saying precisely what is wrong:
     /// such a message can never succeed, and belongs on the dead-letter queue.
     public static func decode(body: Data) throws -> JobMessage {

@@ -8,6 +8,8 @@ public enum BookrecHeader {
     public static let reason = "x-bookrec-reason"
     /// The work queue a dead-lettered or delayed message came from.
     public static let originalQueue = "x-bookrec-original-queue"
+    /// On a dead-lettered excerpt of an oversize message: the size of the whole body in bytes.
+    public static let bodySize = "x-bookrec-body-size"
 }
 
 /// A message to publish. Always persistent (delivery mode 2) and published as mandatory, so a
@@ -42,20 +44,45 @@ public struct Delivery: Equatable, Sendable {
     public var redelivered: Bool
     public var exchange: String
     public var routingKey: String
+    /// The whole body, or, when it was larger than the consumer keeps, its first `excerptLength` bytes.
     public var body: Data
+    /// The size of the whole body as the broker announced it.
+    public var bodySize: Int
     public var contentType: String?
     public var messageID: String?
     public var headers: [String: HeaderValue]
 
+    /// How much of a body larger than the consumer's limit is kept, to say what it was.
+    public static let excerptLength = 4096
+
+    /// Whether `body` is only the start of a body too large to keep.
+    public var isExcerpt: Bool { body.count < bodySize }
+
+    public init(queue: String, deliveryTag: UInt64, redelivered: Bool, exchange: String, routingKey: String, body: Data,
+                bodySize: Int? = nil, contentType: String?, messageID: String?, headers: [String: HeaderValue]) {
+        self.queue = queue
+        self.deliveryTag = deliveryTag
+        self.redelivered = redelivered
+        self.exchange = exchange
+        self.routingKey = routingKey
+        self.body = body
+        self.bodySize = bodySize ?? body.count
+        self.contentType = contentType
+        self.messageID = messageID
+        self.headers = headers
+    }
+
     /// Which delivery of the job this is, from the `x-bookrec-attempt` header (1 if absent).
     public var attempt: Int { headers[BookrecHeader.attempt]?.intValue.map(Int.init) ?? 1 }
 
-    /// The same message, to publish elsewhere with extra headers (the delivery's own headers kept).
+    /// The same message, to publish elsewhere with extra headers (the delivery's own headers kept;
+    /// an excerpt also says the whole body's size).
     func copy(exchange: String, routingKey: String, adding extraHeaders: [String: HeaderValue],
               expirationMilliseconds: Int? = nil) -> OutgoingMessage {
         OutgoingMessage(exchange: exchange, routingKey: routingKey, body: body,
                         contentType: contentType ?? "application/json", messageID: messageID,
-                        headers: headers.merging(extraHeaders) { _, new in new },
+                        headers: headers.merging(extraHeaders) { _, new in new }
+                            .merging(isExcerpt ? [BookrecHeader.bodySize: .int(Int64(bodySize))] : [:]) { _, new in new },
                         expirationMilliseconds: expirationMilliseconds)
     }
 }

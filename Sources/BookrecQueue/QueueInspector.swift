@@ -24,6 +24,8 @@ public final class QueueInspector {
         public let reason: String
         public let originalQueue: String?
         public let attempt: Int
+        /// For an excerpt of an oversize message (`x-bookrec-body-size`): the size of the whole body.
+        public let bodySize: Int?
     }
 
     public let topology: Topology
@@ -59,7 +61,8 @@ public final class QueueInspector {
                     reason: delivery.headers[BookrecHeader.reason]?.stringValue
                         ?? "dead-lettered by the broker (no \(BookrecHeader.reason) header)",
                     originalQueue: delivery.headers[BookrecHeader.originalQueue]?.stringValue,
-                    attempt: delivery.attempt))
+                    attempt: delivery.attempt,
+                    bodySize: delivery.headers[BookrecHeader.bodySize]?.intValue.map(Int.init)))
             }
             return letters
         }

@@ -44,7 +44,7 @@ extension Store {
             encoder.outputFormatting = .sortedKeys
             let existingHashes = try Dictionary(
                 Row.fetchAll(db, sql: "SELECT id, title, authors, year, language, isbn13, description, tags, genres FROM book").map {
-                    (Int($0["id"] as Int64), Self.book(from: $0))
+                    (Int($0["id"] as Int64), try Self.book(from: $0))
                 }, uniquingKeysWith: { a, _ in a })
             for book in books {
                 if let existing = existingHashes[book.id] {
@@ -133,13 +133,16 @@ extension Store {
         }
     }
 
-    static func book(from row: Row) -> Book {
-        let decoder = JSONDecoder()
+    static func book(from row: Row) throws -> Book {
+        let id: Int = row["id"]
+        func names(_ column: String) throws -> [String] {
+            do { return try JSONDecoder().decode([String].self, from: Data((row[column] as String).utf8)) } catch {
+                throw StoreError("the \(column) of book \(id) in the store are damaged: \(error)")
+            }
+        }
         return Book(
-            id: row["id"], title: row["title"], authors: row["authors"], year: row["year"], language: row["language"],
-            isbn13: row["isbn13"], description: row["description"],
-            tags: (try? decoder.decode([String].self, from: Data((row["tags"] as String).utf8))) ?? [],
-            genres: (try? decoder.decode([String].self, from: Data((row["genres"] as String).utf8))) ?? [])
+            id: id, title: row["title"], authors: row["authors"], year: row["year"], language: row["language"],
+            isbn13: row["isbn13"], description: row["description"], tags: try names("tags"), genres: try names("genres"))
     }
 }
 

@@ -66,6 +66,8 @@ public struct DeadLetterRecord: Equatable, Sendable {
     public let kind: String?
     public let shardIndex: Int?
     public let reason: String
+    /// The bytes of the message kept with it: the whole body, or an excerpt of an oversize one.
+    public let keptBodyBytes: Int
     public let at: Date
 }
 
@@ -101,13 +103,36 @@ extension Store {
         try read { db in try Int.fetchOne(db, sql: "SELECT generationId FROM activeGeneration WHERE singleton = 1") }
     }
 
-    /// Makes a generation the one queries see, in one transaction, only if every shard is done.
+    /// Makes a generation the one queries see, in one transaction, only if every shard is done
+    /// and the results are there: every book its encode shards planned has a vector, and every
+    /// reader its score shards planned has a list (or has rated every book, so nothing is left
+    /// to recommend). The results are read themselves, not only the shards' states.
     public func activate(_ generationID: Int) throws {
         try write("activating generation \(generationID)") { db in
             let unfinished = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM shard WHERE generationId = ? AND state != 'done'", arguments: [generationID]) ?? 0
             guard unfinished == 0 else {
                 throw StoreError("generation \(generationID) has \(unfinished) unfinished shard(s) and cannot be activated")
+            }
+            let booksWithoutVector = try Int.fetchAll(db, sql: """
+                SELECT DISTINCT planned.value FROM shard, json_each(shard.ids) AS planned
+                WHERE shard.generationId = ? AND shard.kind = 'encode'
+                  AND NOT EXISTS (SELECT 1 FROM bookVector WHERE generationId = shard.generationId AND bookId = planned.value)
+                ORDER BY planned.value
+                """, arguments: [generationID])
+            let readersWithoutList = try Int.fetchAll(db, sql: """
+                SELECT DISTINCT planned.value FROM shard, json_each(shard.ids) AS planned
+                WHERE shard.generationId = ? AND shard.kind = 'score'
+                  AND NOT EXISTS (SELECT 1 FROM recommendation WHERE generationId = shard.generationId AND userId = planned.value)
+                  AND EXISTS (SELECT 1 FROM bookVector AS book WHERE book.generationId = shard.generationId
+                              AND NOT EXISTS (SELECT 1 FROM rating WHERE userId = planned.value AND bookId = book.bookId))
+                ORDER BY planned.value
+                """, arguments: [generationID])
+            let missing = [(booksWithoutVector, "planned book(s) have no vector"), (readersWithoutList, "planned reader(s) have no list")]
+                .filter { !$0.0.isEmpty }
+                .map { ids, what in "\(ids.count) \(what) (\(ids.prefix(5).map(String.init).joined(separator: ", "))\(ids.count > 5 ? ", …" : ""))" }
+            guard missing.isEmpty else {
+                throw StoreError("generation \(generationID) cannot be activated: its shards say done, but \(missing.joined(separator: " and "))")
             }
             try db.execute(sql: "UPDATE generation SET state = 'complete', completedAt = ? WHERE id = ?", arguments: [Date(), generationID])
             try Self.setActive(db, generationID)
@@ -194,7 +219,7 @@ extension Store {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM shard WHERE generationId = ? ORDER BY kind, shardIndex", arguments: [generationID])
             }
-            return rows.map(Self.shard(from:))
+            return try rows.map(Self.shard(from:))
         }
     }
 
@@ -273,8 +298,9 @@ extension Store {
 
     public func deadLetters(limit: Int = 100) throws -> [DeadLetterRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, generationId, kind, shardIndex, reason, at FROM deadLetter ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
-                DeadLetterRecord(id: $0["id"], generationID: $0["generationId"], kind: $0["kind"], shardIndex: $0["shardIndex"], reason: $0["reason"], at: $0["at"])
+            try Row.fetchAll(db, sql: "SELECT id, generationId, kind, shardIndex, reason, length(body) AS keptBodyBytes, at FROM deadLetter ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
+                DeadLetterRecord(id: $0["id"], generationID: $0["generationId"], kind: $0["kind"], shardIndex: $0["shardIndex"], reason: $0["reason"],
+                                 keptBodyBytes: $0["keptBodyBytes"], at: $0["at"])
             }
         }
     }
@@ -285,12 +311,15 @@ extension Store {
             configuration: Data((row["configuration"] as String).utf8), createdAt: row["createdAt"], completedAt: row["completedAt"])
     }
 
-    static func shard(from row: Row) -> ShardRecord {
-        ShardRecord(
-            generationID: row["generationId"], kind: JobKind(rawValue: row["kind"]) ?? .encode, index: row["shardIndex"],
-            state: ShardState(rawValue: row["state"]) ?? .failed,
-            ids: (try? JSONDecoder().decode([Int].self, from: Data((row["ids"] as String).utf8))) ?? [],
-            attempts: row["attempts"], error: row["error"])
+    static func shard(from row: Row) throws -> ShardRecord {
+        let generationID: Int = row["generationId"], kind: String = row["kind"], index: Int = row["shardIndex"]
+        let ids: [Int]
+        do { ids = try JSONDecoder().decode([Int].self, from: Data((row["ids"] as String).utf8)) } catch {
+            throw StoreError("the planned ids of \(kind) shard \(index) of generation \(generationID) are damaged: \(error)")
+        }
+        return ShardRecord(
+            generationID: generationID, kind: JobKind(rawValue: kind) ?? .encode, index: index,
+            state: ShardState(rawValue: row["state"]) ?? .failed, ids: ids, attempts: row["attempts"], error: row["error"])
     }
 }
 

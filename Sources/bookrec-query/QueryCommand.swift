@@ -47,8 +47,16 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-func printJSON(_ value: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data()
+/// Prints `value` as JSON; a value JSON cannot hold (a NaN score) fails the command with the
+/// reason instead of printing nothing and exiting 0.
+func printJSON(_ value: Any) throws {
+    guard JSONSerialization.isValidJSONObject(value) else {
+        throw CleanExit.failure("the answer cannot be written as JSON (a value is not finite or not JSON)")
+    }
+    let data: Data
+    do { data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) } catch {
+        throw CleanExit.failure("the answer cannot be written as JSON: \(error)")
+    }
     print(String(decoding: data, as: UTF8.self))
 }
 

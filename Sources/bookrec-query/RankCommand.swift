@@ -36,7 +36,7 @@ struct RankCommand: ParsableCommand {
             }
             let ranked = try reader.rank(user: user!, books: ids).sorted { $0.score != $1.score ? $0.score > $1.score : $0.bookID < $1.bookID }
             if options.json {
-                printJSON(ranked.map { ["book_id": $0.bookID, "score": Double($0.score)] as [String: Any] })
+                try printJSON(ranked.map { ["book_id": $0.bookID, "score": Double($0.score)] as [String: Any] })
             } else {
                 for (position, entry) in ranked.enumerated() { print("\(position + 1). book \(entry.bookID)  score \(formatScore(Double(entry.score)))") }
             }

@@ -15,7 +15,7 @@ struct RecommendCommand: ParsableCommand {
             let list = try reader.recommendations(user: user, k: k)
             let books = try reader.booksByID(list.map(\.bookID))
             if options.json {
-                printJSON(list.map { ["rank": $0.rank, "book_id": $0.bookID, "score": $0.score, "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
+                try printJSON(list.map { ["rank": $0.rank, "book_id": $0.bookID, "score": $0.score, "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
             } else {
                 print("Top \(list.count) for reader \(user) (generation \(reader.generationID)):")
                 for entry in list {
@@ -41,7 +41,7 @@ struct SimilarCommand: ParsableCommand {
             let list = try reader.similar(book: book, k: k)
             let books = try reader.booksByID(list.map(\.bookID))
             if options.json {
-                printJSON(list.map { ["book_id": $0.bookID, "similarity": Double($0.similarity), "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
+                try printJSON(list.map { ["book_id": $0.bookID, "similarity": Double($0.similarity), "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
             } else {
                 print("Books like \(source.title) (book \(book)):")
                 for (rank, entry) in list.enumerated() {

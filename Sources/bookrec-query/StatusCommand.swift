@@ -61,7 +61,7 @@ struct StatusCommand: ParsableCommand {
         if options.json {
             var result: [String: Any] = ["store": store.path, "active_generation": active ?? -1, "generations": progress, "dead_letters": deadLetters, "queues": queues]
             if let brokerNote { result["broker"] = brokerNote }
-            printJSON(result)
+            try printJSON(result)
             return
         }
         print("store \(store.path); active generation: \(active.map(String.init) ?? "none")")

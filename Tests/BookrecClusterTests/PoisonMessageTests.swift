@@ -33,6 +33,9 @@ final class PoisonMessageTests: XCTestCase {
              "score shard 0 of generation 1 names other ids than its plan (2 ids, 25 planned)"),
             (topology.encodeQueue, Data(repeating: UInt8(ascii: " "), count: JobMessage.maxBodySize + 1),
              "poison message: body of 1048577 bytes exceeds the limit of 1048576"),
+            // Ten times the limit: read frame by frame, only an excerpt kept, in the queue and the store.
+            (topology.encodeQueue, Data((0..<(10 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) }),
+             "poison message: body of 10485760 bytes exceeds the limit of 1048576"),
         ]
         let publisher = try Publisher(url: cluster.url, topology: topology, events: { _ in })
         defer { publisher.close() }
@@ -59,15 +62,22 @@ final class PoisonMessageTests: XCTestCase {
         let queued = try inspector.deadLetters(limit: 20)
         XCTAssertEqual(queued.count, poison.count)
         for message in poison {
-            XCTAssertTrue(queued.contains { $0.reason.hasPrefix(message.reason) && $0.body == message.body }, "dead-letter queue: \(message.reason)")
+            // An oversize body is not copied whole: the dead letter holds its first bytes and its size.
+            let kept = message.body.count > JobMessage.maxBodySize ? message.body.prefix(Delivery.excerptLength) : message.body
+            let copy = queued.first { $0.reason.hasPrefix(message.reason) }
+            XCTAssertEqual(copy?.body, kept, "dead-letter queue: \(message.reason)")
+            XCTAssertEqual(copy?.bodySize, message.body.count > JobMessage.maxBodySize ? message.body.count : nil, message.reason)
         }
+        let storedBodies = try store.deadLetters().map(\.keptBodyBytes).sorted()
+        XCTAssertEqual(storedBodies, poison.map { min($0.body.count, $0.body.count > JobMessage.maxBodySize ? Delivery.excerptLength : .max) }.sorted(),
+                       "the store keeps whole bodies up to the limit and the first \(Delivery.excerptLength) bytes of larger ones")
 
         let status = try cluster.run("bookrec-query", ["status"])
         XCTAssertEqual(status.status, 0, status.error)
         XCTAssertTrue(status.output.contains("dead-lettered jobs: \(poison.count)"), status.output)
         // Generation 1 is complete: its three dead letters are history, not current failures; the
-        // five messages that name no job stay current.
-        XCTAssertTrue(status.output.contains("(5 current, 3 of generations no longer being built)"), status.output)
+        // six messages that name no job stay current.
+        XCTAssertTrue(status.output.contains("(6 current, 3 of generations no longer being built)"), status.output)
         XCTAssertTrue(status.output.contains("[past] generation 1 score shard 0: score shard 0 of generation 1 names other ids"), status.output)
         for message in poison { XCTAssertTrue(status.output.contains(message.reason), "status lists: \(message.reason)\n\(status.output)") }
         let json = try cluster.run("bookrec-query", ["status", "--json"])

@@ -50,7 +50,7 @@ final class ImportTests: XCTestCase {
             "covers/text.jpg: not a JPEG or PNG file (unrecognised signature)",
             "covers/empty.png: empty file",
             "covers_manifest.csv:10: unknown book_id 999",
-            "covers_manifest.csv:11: cover file covers/missing.jpg cannot be read",
+            "covers_manifest.csv:11: cover file covers/missing.jpg cannot be read: No such file or directory",
         ]
         for message in expected {
             XCTAssertTrue(messages.contains(message), "missing problem: \(message)\nall: \(messages.joined(separator: "\n"))")

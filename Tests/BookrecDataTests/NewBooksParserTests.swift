@@ -44,7 +44,7 @@ final class NewBooksParserTests: XCTestCase {
         XCTAssertTrue(messages.contains("3: not a JSON object on one line"), "\(messages)")
         XCTAssertTrue(messages.contains("5: book_id \"x\" is not a positive integer"), "\(messages)")
         XCTAssertTrue(messages.contains("6: \"tags\" must be a string, a number or a list of strings"), "\(messages)")
-        XCTAssertTrue(messages.contains { $0.hasPrefix("7: cover ") && $0.hasSuffix("cannot be read") }, "\(messages)")
+        XCTAssertTrue(messages.contains { $0.hasPrefix("7: cover ") && $0.hasSuffix("cannot be read: No such file or directory") }, "\(messages)")
         XCTAssertEqual(parsed.counts[file.path]?.accepted, 1)
         XCTAssertEqual(parsed.counts[file.path]?.rejected, 5)
     }

@@ -89,7 +89,7 @@ final class BrokerTests: BrokerTestCase {
             try doomed.openChannel(1)
             try doomed.startConsuming(topology.encodeQueue, channel: 1)
             var first: Delivery?
-            for _ in 0..<50 where first == nil { first = try doomed.nextDelivery(queue: topology.encodeQueue, timeout: 0.2) }
+            for _ in 0..<50 where first == nil { first = try doomed.nextDelivery(queue: topology.encodeQueue, timeout: 0.2, bodyLimit: .max) }
             XCTAssertEqual(first?.redelivered, false)
             XCTAssertEqual(first.map(number(in:)), 0)
             shutdown(amqp_get_sockfd(doomed.state), Int32(SHUT_RDWR))  // as if the process died

@@ -57,4 +57,19 @@ png16 = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, hei
 (folder / "rgb16.png").write_bytes(png16)
 pillow_rgb(folder / "rgb16.png", folder / "rgb16.png.rgb")
 names.append("rgb16.png")
+# An Adam7-interlaced RGB PNG (Pillow writes none either): seven passes of a sub-grid each, one
+# zlib stream, every scanline with filter 0.
+width, height = 21, 17
+def pixel(x, y):
+    return bytes(((x * 13) % 256, (y * 17) % 256, ((x + y) * 29) % 256))
+passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+interlaced_rows = b"".join(
+    b"\x00" + b"".join(pixel(x, y) for x in range(x0, width, dx))
+    for x0, y0, dx, dy in passes if x0 < width
+    for y in range(y0, height, dy))
+interlaced = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1)) \
+    + chunk(b"IDAT", zlib.compress(interlaced_rows)) + chunk(b"IEND", b"")
+(folder / "interlaced.png").write_bytes(interlaced)
+pillow_rgb(folder / "interlaced.png", folder / "interlaced.png.rgb")
+names.append("interlaced.png")
 (folder / "names.txt").write_text("\n".join(names) + "\n")
