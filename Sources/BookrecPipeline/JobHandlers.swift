@@ -30,6 +30,10 @@ public struct EncodeJobHandler {
         self.store = store
     }
 
+    /// Covers decoded and encoded together (a multiple of the EfficientNet encoder's batch of 2,
+    /// so the vectors are those of one batch of all).
+    static let coversInMemory = 16
+
     @discardableResult
     public func run(generationID: Int, shardIndex: Int, bookIDs: [Int], encoders: EncoderSet) throws -> Summary {
         let books = try store.books(ids: bookIDs)
@@ -49,13 +53,16 @@ public struct EncodeJobHandler {
         let catalogCovers = try store.coverHashes(bookIDs: bookIDs)
         let cachedCovers = try store.encodings(encoder: coverKey, hashes: Array(catalogCovers.values))
         let missingCovers = catalogCovers.filter { cachedCovers[$0.value] == nil }.sorted { $0.key < $1.key }
-        if !missingCovers.isEmpty {
-            let bytes = try missingCovers.map { try store.coverBytes(bookID: $0.key) ?? Data() }
+        // A few covers at a time, read, decoded and encoded: a shard of large covers never sits
+        // in memory decoded all at once.
+        for start in stride(from: 0, to: missingCovers.count, by: Self.coversInMemory) {
+            let batch = missingCovers[start..<min(start + Self.coversInMemory, missingCovers.count)]
+            let bytes = try batch.map { try store.coverBytes(bookID: $0.key) ?? Data() }
             let (vectors, failures) = try encoders.encode(coverBytes: bytes)
-            if let (position, reason) = failures.first {
-                throw PermanentJobError("cover of book \(missingCovers[position].key) cannot be decoded: \(reason)")
+            if let (position, reason) = failures.min(by: { $0.key < $1.key }) {
+                throw PermanentJobError("cover of book \(batch[start + position].key) cannot be decoded: \(reason)")
             }
-            for (row, entry) in missingCovers.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
+            for (row, entry) in batch.enumerated() { results.append((coverKey, entry.value, vectors.row(row))) }
         }
         FaultInjection.reached("encode", "before-commit")
         try store.completeEncodeShard(generationID: generationID, index: shardIndex, encodings: results)

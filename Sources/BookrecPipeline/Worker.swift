@@ -25,6 +25,10 @@ public final class Worker: @unchecked Sendable {
     private var encoderSets: [Int: EncoderSet] = [:]
     private var scoringContexts: [Int: ScoringContext] = [:]
     private var implicitALSContexts: [Int: ImplicitALSContext] = [:]
+    private var brokerRefusal: AMQPError?
+
+    /// The broker's refusal that stopped the worker (`AMQPError.isRefusal`), if one did.
+    public var refusal: AMQPError? { lock.withLock { brokerRefusal } }
 
     public init(store: Store, url: AMQPURL, options: Options, stop: StopSignal, log: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -51,7 +55,9 @@ public final class Worker: @unchecked Sendable {
         group.wait()
     }
 
-    /// Consumes one queue; a broker that stays away is reported and retried, never fatal.
+    /// Consumes one queue; a broker that stays away is reported and retried, never fatal. A
+    /// refusal (bad credentials, a queue declared with other arguments) stops the whole worker at
+    /// once: no retry can change it.
     private func consumeUntilStopped(queue: String, slot: Int) {
         var failures = 0
         while !stop.isRaised {
@@ -61,6 +67,10 @@ public final class Worker: @unchecked Sendable {
                     failures = 0
                     return handle(delivery)
                 }
+            } catch let error as AMQPError where error.isRefusal {
+                log("worker \(slot) on \(queue): the broker refused: \(error); stopping")
+                lock.withLock { brokerRefusal = brokerRefusal ?? error }
+                stop.raise()
             } catch {
                 failures += 1
                 // 1, 2, 4, then every 5 s: a returning broker is found within seconds, and a few

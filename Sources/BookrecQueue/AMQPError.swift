@@ -29,6 +29,18 @@ public enum AMQPError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the broker refused what this client asked for, so that waiting and trying again
+    /// cannot help: bad credentials (403), a missing vhost (530), a queue that exists with other
+    /// arguments (406), a malformed URL. A cancelled consumer is not one (its queue is declared
+    /// again on reconnecting).
+    public var isRefusal: Bool {
+        switch self {
+        case .library, .connectionClosed: return !isRecoverable
+        case .channelClosed: return true
+        case .consumerCancelled, .unroutable, .gaveUpReconnecting: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .library(let operation, let status, let message):

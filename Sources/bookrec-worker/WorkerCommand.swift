@@ -58,7 +58,12 @@ struct ConsumeCommand: ParsableCommand {
         let url = try AMQPURL.fromEnvironment()
         let store = try Store(path: storeOptions.path, busyTimeout: busyTimeout)
         printError("worker: consuming from \(url) with concurrency \(concurrency), store \(store.path)")
-        Worker(store: store, url: url, options: options, stop: stop, log: { printError("worker: \($0)") }).run()
+        let worker = Worker(store: store, url: url, options: options, stop: stop, log: { printError("worker: \($0)") })
+        worker.run()
+        if let refusal = worker.refusal {
+            printError("worker: stopped: the broker refused: \(refusal)")
+            throw ExitCode.failure
+        }
         printError("worker: stopped")
     }
 }

@@ -83,7 +83,8 @@ final class TestCluster {
     /// Starts an executable and returns at once; `LaunchedProcess.finish` collects its output.
     /// `fileSizeLimit` (bytes) runs it under RLIMIT_FSIZE with SIGXFSZ ignored, so that a write
     /// past the limit fails with EFBIG as on a full disk, instead of killing the process.
-    func launch(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil) throws -> LaunchedProcess {
+    func launch(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil,
+                environment extra: [String: String] = [:]) throws -> LaunchedProcess {
         let process = Process()
         let path = Self.binaries.appendingPathComponent(executable).path
         if let fileSizeLimit {
@@ -93,7 +94,7 @@ final class TestCluster {
             process.executableURL = URL(fileURLWithPath: path)
             process.arguments = arguments
         }
-        process.environment = environment
+        process.environment = environment.merging(extra) { $1 }
         let launched = LaunchedProcess(process: process, name: "\(executable) \(arguments.joined(separator: " "))",
                                        output: directory.appendingPathComponent("\(UUID().uuidString).out"),
                                        error: directory.appendingPathComponent("\(UUID().uuidString).err"))
@@ -106,9 +107,9 @@ final class TestCluster {
     }
 
     /// Runs an executable to the end; returns its exit status, standard output and error.
-    func run(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil,
+    func run(_ executable: String, _ arguments: [String], fileSizeLimit: Int? = nil, environment: [String: String] = [:],
              timeout: TimeInterval = 600) throws -> (status: Int32, output: String, error: String) {
-        try launch(executable, arguments, fileSizeLimit: fileSizeLimit).finish(timeout: timeout)
+        try launch(executable, arguments, fileSizeLimit: fileSizeLimit, environment: environment).finish(timeout: timeout)
     }
 
     /// The active generation's export, as `bookrec-query export` prints it.
