@@ -14,6 +14,12 @@ public struct PermanentJobError: Error, CustomStringConvertible {
     }
 }
 
+/// A file this process needs and lacks (the pretrained weights): a worker hands the job back to
+/// the queue for another worker and stops, instead of failing the job for every worker.
+public struct MissingModelWeights: Error, CustomStringConvertible {
+    public let description: String
+}
+
 /// The work of one encode job: encode the books of a shard that the cache does not hold yet.
 public struct EncodeJobHandler {
     public let store: Store

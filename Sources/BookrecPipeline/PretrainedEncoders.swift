@@ -19,7 +19,7 @@ public enum PretrainedEncoders {
         do {
             return try Data(contentsOf: url, options: .alwaysMapped)
         } catch {
-            throw PermanentJobError("cannot read \(url.path): install the pretrained weights with scripts/setup.sh")
+            throw MissingModelWeights(description: "cannot read \(url.path): install the pretrained weights with scripts/setup.sh")
         }
     }
 }

@@ -25,10 +25,16 @@ public final class Worker: @unchecked Sendable {
     private var encoderSets: [Int: EncoderSet] = [:]
     private var scoringContexts: [Int: ScoringContext] = [:]
     private var implicitALSContexts: [Int: ImplicitALSContext] = [:]
-    private var brokerRefusal: AMQPError?
+    private var fatalProblem: String?
 
-    /// The broker's refusal that stopped the worker (`AMQPError.isRefusal`), if one did.
-    public var refusal: AMQPError? { lock.withLock { brokerRefusal } }
+    /// Why the worker stopped on its own, if it did: the broker refused it (`AMQPError.isRefusal`),
+    /// or it lacks a file a job needs (`MissingModelWeights`).
+    public var stoppedBecause: String? { lock.withLock { fatalProblem } }
+
+    private func stopOnOwnAccord(_ reason: String) {
+        lock.withLock { fatalProblem = fatalProblem ?? reason }
+        stop.raise()
+    }
 
     public init(store: Store, url: AMQPURL, options: Options, stop: StopSignal, log: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -69,8 +75,7 @@ public final class Worker: @unchecked Sendable {
                 }
             } catch let error as AMQPError where error.isRefusal {
                 log("worker \(slot) on \(queue): the broker refused: \(error); stopping")
-                lock.withLock { brokerRefusal = brokerRefusal ?? error }
-                stop.raise()
+                stopOnOwnAccord("the broker refused: \(error)")
             } catch {
                 failures += 1
                 // 1, 2, 4, then every 5 s: a returning broker is found within seconds, and a few
@@ -130,6 +135,12 @@ public final class Worker: @unchecked Sendable {
             }
             FaultInjection.reached(job.kind.rawValue, "after-commit")
             return .ack
+        } catch let error as MissingModelWeights {
+            // Another worker may hold the weights: the job goes back to the queue unfailed, and
+            // this worker stops rather than take the next one.
+            log("\(job.jobID): this worker cannot run it: \(error); handing it back and stopping")
+            stopOnOwnAccord("this worker cannot run \(job.kind.rawValue) jobs: \(error)")
+            return .requeue(reason: error.description)
         } catch let error as PermanentJobError {
             recordDeadLetter(job: job, reason: error.description, body: delivery.body, failingShard: error.failsShard)
             return .deadLetter(reason: error.description)

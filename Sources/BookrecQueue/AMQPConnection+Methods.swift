@@ -99,6 +99,11 @@ extension AMQPConnection {
         try check(status: amqp_basic_ack(state, channel, deliveryTag, 0), "acknowledging delivery \(deliveryTag)")
     }
 
+    /// Hands a delivery back to its queue, for another consumer.
+    func requeue(_ deliveryTag: UInt64, channel: amqp_channel_t) throws {
+        try check(status: amqp_basic_reject(state, channel, deliveryTag, 1), "requeueing delivery \(deliveryTag)")
+    }
+
     /// The next delivery to this connection's consumer, waiting at most `timeout` seconds; nil if
     /// none came (or another frame came first). `queue` only labels the delivery and errors.
     ///

@@ -38,6 +38,8 @@ public struct ConsumerOptions: Equatable, Sendable {
 /// - `.retry(error)` republishes the delivery with `x-bookrec-attempt` incremented to the delay
 ///   queue (see `Topology`) with the `RetryPolicy`'s backoff as TTL, confirmed, then acks it; once
 ///   the policy gives up, it dead-letters with "gave up after N attempts: <error>".
+/// - `.requeue(reason)` hands the delivery back to its queue (basic.reject, requeue) for another
+///   consumer.
 ///
 /// Handlers run on a helper thread while this thread keeps reading the connection, so heartbeats
 /// are answered and more deliveries buffered however long a job takes. A dead connection
@@ -155,6 +157,9 @@ public final class Consumer {
         switch outcome {
         case .ack:
             break
+        case .requeue(let reason):
+            events(.requeued(queue: delivery.queue, messageID: delivery.messageID, reason: reason))
+            return try connection.requeue(delivery.deliveryTag, channel: Self.channel)
         case .deadLetter(let reason):
             try deadLetter(delivery, reason: reason, publisher: publisher)
         case .retry(let error):

@@ -93,6 +93,9 @@ public enum Outcome: Equatable, Sendable {
     case ack
     /// It can never succeed (poison): move it to the dead-letter queue with this reason.
     case deadLetter(reason: String)
+    /// This consumer cannot run it, another may (a file missing here): hand it back to the queue
+    /// as it was (basic.reject with requeue), uncounted as an attempt.
+    case requeue(reason: String)
     /// It failed for a reason that may pass (store busy, resource missing for now): deliver it
     /// again later under the consumer's `RetryPolicy`, then dead-letter it.
     case retry(error: String)

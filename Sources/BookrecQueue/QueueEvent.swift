@@ -15,6 +15,7 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
     case republishing(count: Int)
     case retryScheduled(queue: String, messageID: String?, attempt: Int, delay: TimeInterval, error: String)
     case deadLettered(queue: String, messageID: String?, reason: String)
+    case requeued(queue: String, messageID: String?, reason: String)
 
     public var description: String {
         switch self {
@@ -36,6 +37,8 @@ public enum QueueEvent: Sendable, CustomStringConvertible {
             return "amqp: \(queue) message \(messageID ?? "-") failed (\(error)); attempt \(attempt) in \(String(format: "%.1f", delay)) s"
         case .deadLettered(let queue, let messageID, let reason):
             return "amqp: \(queue) message \(messageID ?? "-") dead-lettered: \(reason)"
+        case .requeued(let queue, let messageID, let reason):
+            return "amqp: \(queue) message \(messageID ?? "-") handed back to the queue: \(reason)"
         }
     }
 

@@ -60,8 +60,8 @@ struct ConsumeCommand: ParsableCommand {
         printError("worker: consuming from \(url) with concurrency \(concurrency), store \(store.path)")
         let worker = Worker(store: store, url: url, options: options, stop: stop, log: { printError("worker: \($0)") })
         worker.run()
-        if let refusal = worker.refusal {
-            printError("worker: stopped: the broker refused: \(refusal)")
+        if let reason = worker.stoppedBecause {
+            printError("worker: stopped: \(reason)")
             throw ExitCode.failure
         }
         printError("worker: stopped")

@@ -131,6 +131,7 @@ final class FuzzTests: XCTestCase {
             case .ack: outcomes["ack", default: 0] += 1
             case .deadLetter: outcomes["dead-letter", default: 0] += 1
             case .retry: outcomes["retry", default: 0] += 1
+            case .requeue: outcomes["requeue", default: 0] += 1
             }
         }
         XCTAssertGreaterThan(outcomes["dead-letter"] ?? 0, 2_000, "\(outcomes)")

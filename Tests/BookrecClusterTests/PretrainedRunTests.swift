@@ -60,4 +60,30 @@ final class PretrainedRunTests: XCTestCase {
         XCTAssertEqual(encoded.map(\.texts).reduce(0, +), 1, "only the retitled book's text is encoded again")
         XCTAssertEqual(encoded.map(\.covers).reduce(0, +), 1, "only the new cover is encoded")
     }
+
+    /// A worker that lacks the pretrained weights hands the job it took back to the queue and
+    /// stops with the reason; a worker that has them finishes the run; nothing is dead-lettered.
+    func testAWorkerWithoutTheWeightsHandsItsJobBackAndStops() throws {
+        let cluster = try TestCluster(data: TestCluster.tiny)
+        defer { cluster.tearDown() }
+        let models = TestCluster.root.appendingPathComponent("models").path
+        let bare = cluster.directory.appendingPathComponent("no-models").path
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        let unfit = try cluster.startWorker(arguments: ["--models", bare])
+        let run = try cluster.launch("bookrec-coordinator", [
+            "run", "--fused-dimension", "32", "--factors", "64", "--text-encoder", "minilm", "--cover-encoder", "efficientnet", "--models", models,
+            "--encode-shard-size", "8", "--top-k", "5",
+        ])
+        try waitFor("the worker without weights to stop", timeout: 120) { !unfit.isRunning }
+        XCTAssertEqual(unfit.terminationStatus, 1)
+        XCTAssertTrue(cluster.workerLogs().contains("handed back to the queue: cannot read \(bare)/minilm/model.safetensors"), cluster.workerLogs())
+        XCTAssertTrue(cluster.workerLogs().contains("worker: stopped: this worker cannot run encode jobs: cannot read"), cluster.workerLogs())
+        XCTAssertEqual(cluster.doneShards(.encode), 0)
+
+        try cluster.startWorker(arguments: ["--models", models])
+        let finished = try run.finish(timeout: 600)
+        XCTAssertEqual(finished.status, 0, "\(finished.error)\nworkers:\n\(cluster.workerLogs())")
+        XCTAssertEqual(try Store(path: cluster.storePath, readOnly: true).deadLetters(), [], "nothing dead-lettered")
+        print("a worker without weights handed its job back and exited 1; a worker with them finished the run")
+    }
 }
