@@ -61,16 +61,21 @@ public final class GenerationRunner {
             // One connection for the rounds, opened when the first is published (the content
             // start runs before it without a library call, so no heartbeat would keep it open).
             var publisher: Publisher?
-            defer { publisher?.close() }
+            let watch = makeDeadLetterWatch()
+            defer {
+                publisher?.close()
+                watch.close()
+            }
             // A round is about a second of work: poll often, or waiting would be much of it.
             let dispatch: ModelBuilder.TrainShardDispatch = { [self] round, shards in
                 if publisher == nil { publisher = try makePublisher() }
                 let connection = publisher!
+                _ = try watch.arrived()
                 _ = try publish(.train, generationID: generationID, shards: shards, parameters: ["round": "\(round)"], publisher: connection)
                 let first = shards.first?.index ?? 0
                 try waitFor(
                     .train, generationID: generationID, indices: first..<(first + shards.count), label: "train round \(round + 1)",
-                    publisher: connection, pollInterval: 0.025)
+                    publisher: connection, watch: watch, pollInterval: 0.025)
             }
             try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
                 .build(catalog: catalog, trainShards: dispatch) { [log] in log($0) }
@@ -114,6 +119,10 @@ public final class GenerationRunner {
         try Publisher(url: url, topology: topology, options: PublisherOptions(reconnect: .untilBack), events: { [log] in log("\($0)") })
     }
 
+    func makeDeadLetterWatch() -> DeadLetterWatch {
+        DeadLetterWatch(url: url, topology: topology, events: { [log] in log("\($0)") })
+    }
+
     /// Publishes every shard of a phase that is not done and waits until all are.
     ///
     /// Each phase has its own connection: between phases the coordinator trains for minutes
@@ -121,12 +130,19 @@ public final class GenerationRunner {
     /// a connection kept open across them.
     func runPhase(_ kind: JobKind, generationID: Int, ids: [Int], shardSize: Int) throws {
         let publisher = try makePublisher()
-        defer { publisher.close() }
+        let watch = makeDeadLetterWatch()
+        defer {
+            publisher.close()
+            watch.close()
+        }
+        // Watching before publishing, so that no dead letter of these jobs comes before the watch.
+        _ = try watch.arrived()
         try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
         let planned = try store.shards(generationID: generationID, kind: kind)
         let published = try publish(kind, generationID: generationID, shards: planned.map { ($0.index, $0.ids) }, publisher: publisher)
         log("\(kind.rawValue): \(planned.count - published) of \(planned.count) shards already done, \(published) published")
-        try waitFor(kind, generationID: generationID, indices: 0..<planned.count, label: kind.rawValue, publisher: publisher, pollInterval: 0.2)
+        try waitFor(
+            kind, generationID: generationID, indices: 0..<planned.count, label: kind.rawValue, publisher: publisher, watch: watch, pollInterval: 0.2)
     }
 
     /// Publishes the shards among `shards` that are not done (with `parameters`); returns how many.
@@ -150,8 +166,11 @@ public final class GenerationRunner {
     }
 
     /// Waits until the shards `indices` of a phase are done, showing their progress under `label`.
+    /// Fails when the store shows one failed, or when `watch` sees one of them dead-lettered
+    /// that the store does not show (the worker could not write to it).
     func waitFor(
-        _ kind: JobKind, generationID: Int, indices: Range<Int>, label: String, publisher: Publisher, pollInterval: TimeInterval
+        _ kind: JobKind, generationID: Int, indices: Range<Int>, label: String, publisher: Publisher, watch: DeadLetterWatch,
+        pollInterval: TimeInterval
     ) throws {
         var lastDone = -1
         var lastChange = Date()
@@ -169,6 +188,11 @@ public final class GenerationRunner {
                 progress.finish()
                 return
             }
+            if let unrecorded = try unrecordedDeadLetter(in: try watch.arrived(), kind: kind, generationID: generationID, indices: indices) {
+                progress.finish()
+                throw RunFailure(description: "generation \(generationID) not activated; dead-lettered (seen in the dead-letter queue; "
+                                 + "the worker could not record it in \(store.path)):\n  \(unrecorded)")
+            }
             if done != lastDone {
                 lastDone = done
                 lastChange = Date()
@@ -178,6 +202,25 @@ public final class GenerationRunner {
             try publisher.poll()
             Thread.sleep(forTimeInterval: pollInterval)
         }
+    }
+}
+
+extension GenerationRunner {
+    /// The first of `letters` that is a job of these planned shards (the plan's ids: a stale or
+    /// forged copy does not count) that the store shows neither done nor failed, described with
+    /// its reason.
+    func unrecordedDeadLetter(in letters: [Delivery], kind: JobKind, generationID: Int, indices: Range<Int>) throws -> String? {
+        for letter in letters {
+            let job: JobMessage
+            do { job = try JobMessage.decode(letter) } catch { continue }  // not a job: it names no shard
+            guard job.generation == generationID, job.kind.rawValue == kind.rawValue, indices.contains(job.shard.index),
+                let shard = try store.shard(generationID: generationID, kind: kind, index: job.shard.index),
+                shard.ids == job.shard.ids, shard.state != .done, shard.state != .failed
+            else { continue }
+            let reason = letter.headers[BookrecHeader.reason]?.stringValue ?? "no reason given"
+            return "\(kind.rawValue) shard \(job.shard.index): \(reason)"
+        }
+        return nil
     }
 }
 

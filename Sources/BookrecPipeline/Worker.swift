@@ -173,12 +173,13 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Records a dead letter in the store, where the coordinator learns that the shard failed.
-    /// The store may be what failed (busy, full), so this is retried with backoff for about a
-    /// minute: a dead letter missing from the store would leave the coordinator waiting.
+    /// The store may be what failed (busy, full), so this is retried for a few seconds; if it
+    /// still fails, the coordinator learns of the dead letter from the dead-letter queue, which it
+    /// watches while it waits (`DeadLetterWatch`).
     private func recordDeadLetter(job: JobMessage?, reason: String, body: Data, failingShard: Bool = true) {
         log("dead-lettering \(job?.jobID ?? "a message"): \(reason)")
-        let backoff = Backoff(initial: 0.25, maximum: 8)
-        let attempts = 12
+        let backoff = Backoff(initial: 0.25, maximum: 2)
+        let attempts = 5
         for attempt in 1...attempts {
             do {
                 try store.recordDeadLetter(

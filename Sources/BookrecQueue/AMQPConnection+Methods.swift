@@ -60,11 +60,21 @@ extension AMQPConnection {
         try check(amqp_get_rpc_reply(state), "setting prefetch \(count)", channel: channel)
     }
 
-    /// Starts a manual-ack consumer on `queue`; deliveries then arrive through `nextDelivery`.
-    func startConsuming(_ queue: String, channel: amqp_channel_t) throws {
+    /// Starts a consumer on `queue`; deliveries then arrive through `nextDelivery`. With
+    /// `acknowledging` false the broker counts a delivery as handled once sent (no-ack).
+    func startConsuming(_ queue: String, acknowledging: Bool = true, channel: amqp_channel_t) throws {
         let arena = CArena()
-        amqp_basic_consume(state, channel, arena.bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table)
+        amqp_basic_consume(state, channel, arena.bytes(queue), amqp_empty_bytes, 0, acknowledging ? 0 : 1, 0, amqp_empty_table)
         try check(amqp_get_rpc_reply(state), "consuming from queue \(queue)", channel: channel)
+    }
+
+    /// Declares a queue of this connection only, named by the broker (exclusive, auto-delete: it
+    /// goes when the connection does). Returns its name.
+    func declarePrivateQueue(channel: amqp_channel_t) throws -> String {
+        let ok = amqp_queue_declare(state, channel, amqp_empty_bytes, 0, 0, 1, 1, amqp_empty_table)
+        try check(amqp_get_rpc_reply(state), "declaring a private queue", channel: channel)
+        guard let ok else { throw AMQPError.library("declaring a private queue", status: AMQP_STATUS_UNEXPECTED_STATE.rawValue) }
+        return ok.pointee.queue.string
     }
 
     /// Publishes persistently and mandatory. Does not wait for the broker's confirm.
