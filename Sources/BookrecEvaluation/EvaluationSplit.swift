@@ -1,6 +1,6 @@
 import BookrecCore
 
-/// The SPEC's evaluation split, carved with a fixed seed.
+/// The evaluation split (docs/EVALUATION.md), carved with a fixed seed.
 ///
 /// - cold: every rating of `coldBookCount` randomly chosen books that have ratings;
 /// - cold validation: every rating of as many other books, for choosing what matters to new

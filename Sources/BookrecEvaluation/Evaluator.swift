@@ -1,7 +1,7 @@
 import BookrecCore
 import Foundation
 
-/// The figures of one model on the SPEC's protocols; nil where a protocol does not apply.
+/// The figures of one model on the evaluation's protocols (docs/EVALUATION.md); nil where a protocol does not apply.
 public struct EvaluationRow: Sendable {
     public var name: String
     public var warm: WarmMetrics?
@@ -31,7 +31,7 @@ public struct ColdMetrics: Sendable {
     }
 }
 
-/// Runs the warm, cold and rating protocols of the SPEC on one split for any Ranker.
+/// Runs the warm, cold and rating protocols of docs/EVALUATION.md on one split for any Ranker.
 public struct Evaluator {
     public let data: IndexedData
     public let split: EvaluationSplit

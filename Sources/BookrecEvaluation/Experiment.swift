@@ -22,7 +22,7 @@ public struct Experiment {
     public var fixedItemItemScale = false
     public var base = ModelConfiguration()
     public var log: (String) -> Void = { _ in }
-    /// Epochs of the ablation rows that only training gives anything: the seed's head alone and
+    /// Epochs of the ablation rows that only training gives anything: the original design's head alone and
     /// the rating objective.
     static let trainedEpochs = 4
 
@@ -205,7 +205,7 @@ public struct Experiment {
         let ablation: [(name: String, change: (inout ModelConfiguration) -> Void)] = [
             ("bookrec: text only, personalised", { (c: inout ModelConfiguration) in c.modalities = .text }),
             ("bookrec: cover only, personalised", { (c: inout ModelConfiguration) in c.modalities = .cover }),
-            // The seed's head and its rating objective exist only through training.
+            // The original design's head and its rating objective exist only through training.
             ("bookrec: fused, not personalised (seed head)", { (c: inout ModelConfiguration) in c.personalised = false; c.epochs = Self.trainedEpochs }),
             ("bookrec: text only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .text; c.epochs = Self.trainedEpochs }),
             ("bookrec: cover only, not personalised", { (c: inout ModelConfiguration) in c.personalised = false; c.modalities = .cover; c.epochs = Self.trainedEpochs }),

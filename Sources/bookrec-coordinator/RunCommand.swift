@@ -27,7 +27,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Cover encoder: grid (no files) or efficientnet (pretrained EfficientNet-Lite0).")
     var coverEncoder: CoverEncoderChoice = .grid
 
-    @Option(help: "Training objective: bpr (ranking) or mse (the seed's rating loss).")
+    @Option(help: "Training objective: bpr (ranking) or mse (the original design's rating loss).")
     var objective: Objective = .bpr
 
     @Option(help: "Training epochs.")

@@ -2,7 +2,7 @@ import BookrecCore
 import XCTest
 
 final class CoAttentionTests: XCTestCase {
-    /// The SPEC's corrected worked example, to 1e-4.
+    /// The corrected worked example of the original design document, to 1e-4.
     func testReproducesTheCorrectedWorkedExample() {
         let pair = CoAttention(text: [0.3, 0.7, 0.1], cover: [0.5, 0.2, 0.8])
         let textToCover: [Float] = [0.3324, 0.3038, 0.3637, 0.3285, 0.2663, 0.4052, 0.3332, 0.3234, 0.3434]

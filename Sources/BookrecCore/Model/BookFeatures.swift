@@ -1,5 +1,5 @@
 /// The encoder outputs for a list of books, row i belonging to book i.
-/// A book without a cover has a zero cover row (SPEC: v = 0 is allowed).
+/// A book without a cover has a zero cover row (v = 0: the fusion then attends over the text alone).
 public struct BookFeatures: Sendable {
     public let text: SparseRows
     public let cover: SparseRows

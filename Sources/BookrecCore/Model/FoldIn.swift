@@ -1,6 +1,6 @@
 import Foundation
 
-/// A reader vector solved in closed form against fixed item vectors (SPEC: fold-in), so that a
+/// A reader vector solved in closed form against fixed item vectors (fold-in), so that a
 /// reader who was not in training, or has new ratings, is served without retraining.
 public struct FoldIn: Codable, Sendable {
     public let objective: Objective

@@ -81,7 +81,7 @@ public struct Interactions: Sendable {
     }
 }
 
-/// The seed maps ratings 1…5 to [0, 1] for its sigmoid output.
+/// The original design maps ratings 1…5 to [0, 1] for its sigmoid output.
 @inline(__always)
 public func normalizedRating(_ rating: Float) -> Float {
     (rating - 1) / 4

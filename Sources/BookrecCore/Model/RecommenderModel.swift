@@ -9,7 +9,7 @@ public enum Modalities: String, Codable, Sendable, CaseIterable {
 }
 
 public enum Objective: String, Codable, Sendable, CaseIterable {
-    /// The seed's mean squared error on ratings mapped to [0, 1].
+    /// The original design's mean squared error on ratings mapped to [0, 1].
     case mse
     /// Bayesian personalised ranking: a rated book should outscore a random unrated one.
     case bpr
@@ -24,7 +24,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public var factors = 640
     public var objective = Objective.bpr
     public var modalities = Modalities.both
-    /// false fixes every p_u at 0: the seed's non-personal ranking.
+    /// false fixes every p_u at 0: the original design's non-personal ranking.
     public var personalised = true
     /// Adds a per-book collaborative part (e_b, β_b) for books that have ratings, started as
     /// iALS's book factors; a book without ratings takes its nearest rated books' by content
@@ -77,7 +77,7 @@ public struct ModelConfiguration: Codable, Equatable, Sendable {
     public init() {}
 }
 
-/// The learned parameters of bookrec's model (SPEC, The model and Personalisation).
+/// The learned parameters of bookrec's model (the personalised model in docs/ARCHITECTURE.md).
 ///
 /// ŷ_ub = σ(p_u · q_b + wᵀh_b + c + β_u) with q_b = P·h_b (+ e_b for books with ratings)
 /// and h_b the co-attention fusion of t′ = ReLU(W_t t + b_t) and v′ = ReLU(W_v v + b_v).
