@@ -3,6 +3,7 @@ import BookrecImaging
 import BookrecPipeline
 import BookrecStore
 import Foundation
+import GRDB
 import XCTest
 
 /// The system as users run it: a coordinator and two worker processes over a real broker and a
@@ -143,6 +144,20 @@ final class ClusterTests: XCTestCase {
         let state = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
         XCTAssertEqual(state["active_generation"] as? Int, 1)
         XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 5, "queue depths when the broker is reachable")
+
+        // A damaged vector (NaN) makes a score JSON cannot hold: the command fails and says so,
+        // instead of printing nothing and exiting 0.
+        let book = try store.loadCatalog().books[0].id
+        let database = try DatabaseQueue(path: cluster.storePath)
+        try database.write { db in
+            let length = try Int.fetchOne(db, sql: "SELECT length(vector) FROM bookVector WHERE bookId = ?", arguments: [book])!
+            try db.execute(sql: "UPDATE bookVector SET vector = ? WHERE bookId = ?",
+                           arguments: [[Float](repeating: .nan, count: length / 4).blob, book])
+        }
+        try database.close()
+        let nan = try cluster.run("bookrec-query", ["rank", "--user", "\(user)", "--books", "\(book)", "--json"])
+        XCTAssertNotEqual(nan.status, 0, nan.output)
+        XCTAssertTrue(nan.error.contains("cannot be written as JSON"), nan.error)
     }
 
     /// k = d/2 leaves no collaborative factors: no iALS, so no train job is planned or waited for.
