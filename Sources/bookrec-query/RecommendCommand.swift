@@ -9,6 +9,10 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .short, help: "How many books.") var k = 10
     @OptionGroup var options: QueryOptions
 
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
+    }
+
     func run() throws {
         let reader = try options.reader()
         try reportingErrors {
@@ -33,6 +37,10 @@ struct SimilarCommand: ParsableCommand {
     @Option(help: "The book_id.") var book: Int
     @Option(name: .short, help: "How many books.") var k = 10
     @OptionGroup var options: QueryOptions
+
+    func validate() throws {
+        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
+    }
 
     func run() throws {
         let reader = try options.reader()

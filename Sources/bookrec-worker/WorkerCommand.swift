@@ -43,6 +43,8 @@ struct ConsumeCommand: ParsableCommand {
         guard maxAttempts >= 1, retryDelay >= 0, retryDelay <= 300, busyTimeout >= 0 else {
             throw ValidationError("--max-attempts must be at least 1, --retry-delay between 0 and 300 s, --busy-timeout not negative")
         }
+        // Each slot is three threads and three broker connections.
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64 (got \(concurrency))") }
     }
 
     func run() throws {

@@ -49,7 +49,7 @@ final class BadInputTests: XCTestCase {
     }
 
     /// Every number `run` takes is checked before anything starts, with a message naming the option.
-    func testRunRefusesNumbersOutOfRangeBeforeItStarts() throws {
+    func testNumbersOutOfRangeAreRefusedBeforeAnythingStarts() throws {
         let cluster = try TestCluster(data: TestCluster.tiny)
         defer { cluster.tearDown() }
         for (arguments, message) in [
@@ -66,5 +66,17 @@ final class BadInputTests: XCTestCase {
             XCTAssertTrue(run.error.contains(message), "\(arguments): \(run.error)")
         }
         XCTAssertNil(try Store(path: cluster.storePath, readOnly: true).activeGenerationID(), "nothing ran")
+
+        for (executable, arguments, message) in [
+            ("bookrec-worker", ["--concurrency", "0"], "--concurrency must be from 1 to 64 (got 0)"),
+            ("bookrec-worker", ["--concurrency", "100000"], "--concurrency must be from 1 to 64 (got 100000)"),
+            ("bookrec-query", ["recommend", "--user", "1", "-k=-5"], "-k must be at least 1 (got -5)"),
+            ("bookrec-query", ["similar", "--book", "1", "-k", "0"], "-k must be at least 1 (got 0)"),
+            ("bookrec-query", ["export", "-k", "0"], "-k must be at least 1 (got 0)"),
+        ] {
+            let refused = try cluster.run(executable, arguments, timeout: 30)
+            XCTAssertEqual(refused.status, 64, "\(executable) \(arguments): \(refused.error)")
+            XCTAssertTrue(refused.error.contains(message), "\(executable) \(arguments): \(refused.error)")
+        }
     }
 }
