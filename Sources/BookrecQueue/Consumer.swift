@@ -126,9 +126,13 @@ public final class Consumer {
                      reading connection: AMQPConnection, into buffered: inout [Delivery],
                      publisher: Publisher) throws -> Outcome {
         let finished = DispatchSemaphore(value: 0)
-        let result = OutcomeSlot()
+        // The block holds the slot, not the handler, and the handler leaves the slot before the
+        // signal: once the semaphore is passed nothing holds the handler, which
+        // `withoutActuallyEscaping` checks when `consume` returns (even while the dispatch queue
+        // has not yet released the block).
+        let result = HandlerSlot(handler)
         handlerQueue.async {
-            result.outcome = Self.outcome(of: handler, for: delivery)
+            result.outcome = Self.outcome(of: result.takeHandler(), for: delivery)
             finished.signal()
         }
         do {
@@ -188,7 +192,16 @@ public final class Consumer {
     }
 }
 
-/// Hands the outcome from the handler thread back; the semaphore orders the write before the read.
-private final class OutcomeSlot: @unchecked Sendable {
+/// Hands the handler to the helper thread and its outcome back; the semaphore orders the writes
+/// before the reads.
+private final class HandlerSlot: @unchecked Sendable {
+    private var handler: ((Delivery) throws -> Outcome)?
     var outcome = Outcome.ack
+
+    init(_ handler: @escaping (Delivery) throws -> Outcome) { self.handler = handler }
+
+    func takeHandler() -> (Delivery) throws -> Outcome {
+        defer { handler = nil }
+        return handler!
+    }
 }
