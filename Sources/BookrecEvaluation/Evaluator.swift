@@ -1,7 +1,8 @@
 import BookrecCore
 import Foundation
 
-/// The figures of one model on the evaluation's protocols (docs/EVALUATION.md); nil where a protocol does not apply.
+/// The figures of one model on the evaluation's protocols (docs/EVALUATION.md); nil where a
+/// protocol does not apply.
 public struct EvaluationRow: Sendable {
     public var name: String
     public var warm: WarmMetrics?

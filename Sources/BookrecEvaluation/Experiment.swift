@@ -22,8 +22,8 @@ public struct Experiment {
     public var fixedItemItemScale = false
     public var base = ModelConfiguration()
     public var log: (String) -> Void = { _ in }
-    /// Epochs of the ablation rows that only training gives anything: the original design's head alone and
-    /// the rating objective.
+    /// Epochs of the ablation rows that only training gives anything: the original design's head
+    /// alone and the rating objective.
     static let trainedEpochs = 4
 
     public init() {}

@@ -70,7 +70,7 @@ public final class GenerationRunner {
             let dispatch: ModelBuilder.TrainShardDispatch = { [self] round, shards in
                 if publisher == nil { publisher = try makePublisher() }
                 let connection = publisher!
-                _ = try watch.arrived()
+                try watch.open()
                 _ = try publish(.train, generationID: generationID, shards: shards, parameters: ["round": "\(round)"], publisher: connection)
                 let first = shards.first?.index ?? 0
                 try waitFor(
@@ -136,7 +136,7 @@ public final class GenerationRunner {
             watch.close()
         }
         // Watching before publishing, so that no dead letter of these jobs comes before the watch.
-        _ = try watch.arrived()
+        try watch.open()
         try store.planShards(generationID: generationID, kind: kind, shards: shards(of: ids, size: shardSize))
         let planned = try store.shards(generationID: generationID, kind: kind)
         let published = try publish(kind, generationID: generationID, shards: planned.map { ($0.index, $0.ids) }, publisher: publisher)

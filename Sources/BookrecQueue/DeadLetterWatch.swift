@@ -13,7 +13,7 @@ import Foundation
 public final class DeadLetterWatch {
     private static let channel: amqp_channel_t = 1
     private static let reopenDelay: TimeInterval = 2
-    public let url: AMQPURL
+    private let url: AMQPURL
     private let topology: Topology
     private let events: (QueueEvent) -> Void
     private var connection: AMQPConnection?
@@ -28,19 +28,21 @@ public final class DeadLetterWatch {
 
     deinit { close() }
 
+    /// Starts watching, so that nothing dead-lettered after this call is missed (`arrived` opens
+    /// the watch too, if it is not open). Throws only the broker's refusals.
+    public func open() throws {
+        try whileConnected { _ = try openIfDue() }
+    }
+
     /// The dead letters that arrived since the last call, without waiting (excerpts of bodies
     /// over `JobMessage.maxBodySize`). Throws only the broker's refusals (`AMQPError.isRefusal`).
     public func arrived() throws -> [Delivery] {
         var letters: [Delivery] = []
-        do {
-            guard let connection = try openIfDue() else { return [] }
+        try whileConnected {
+            guard let connection = try openIfDue() else { return }
             while let letter = try connection.nextDelivery(queue: queue, timeout: 0, bodyLimit: JobMessage.maxBodySize) {
                 letters.append(letter)
             }
-        } catch let error as AMQPError where !error.isRefusal {
-            events(.connectionLost(endpoint: url.endpoint, error: "dead-letter watch: \(error)"))
-            close()
-            nextOpening = Date().addingTimeInterval(Self.reopenDelay)
         }
         return letters
     }
@@ -48,6 +50,18 @@ public final class DeadLetterWatch {
     public func close() {
         connection?.close()
         connection = nil
+    }
+
+    /// Runs `body`; a lost or refused-for-now connection closes the watch until `reopenDelay` has
+    /// passed, a refusal is thrown.
+    private func whileConnected(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as AMQPError where !error.isRefusal {
+            events(.connectionLost(endpoint: url.endpoint, error: "dead-letter watch: \(error)"))
+            close()
+            nextOpening = Date().addingTimeInterval(Self.reopenDelay)
+        }
     }
 
     private func openIfDue() throws -> AMQPConnection? {

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The co-attention of bookrec's original design document between a book's projected text vector t′ and cover vector v′
-/// (the personalised model in docs/ARCHITECTURE.md), with its hand-derived backward pass.
+/// The co-attention of bookrec's original design document between a book's projected text
+/// vector t′ and cover vector v′ (the personalised model in docs/ARCHITECTURE.md), with its
+/// hand-derived backward pass.
 ///
 /// S = t′v′ᵀ; A_t2v = softmax(S) by rows; A_v2t = softmax(Sᵀ) by rows;
 /// t_fused = t′ + A_v2t·v′; v_fused = v′ + A_t2vᵀ·t′.
