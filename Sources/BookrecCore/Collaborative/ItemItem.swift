@@ -15,10 +15,10 @@ public struct ItemItemConfiguration: Codable, Equatable, Sendable {
     /// Multiplies the item-item score in the logit, against p_u·q_b + wᵀh_b + c + β_u.
     public var scale: Float = 32
     /// ρ: a catalog book that has no ratings when the model is fitted scores ρ × the weighted
-    /// mean of its nearest rated books' item-item scores. Among thousands of ratings, having none
-    /// says the book is little read: on validation a full share put such books above better-known
-    /// ones (docs/EVALUATION.md). A book added later (`add-books`) is new, not unread, and
-    /// takes a full share.
+    /// sum of its nearest rated books' item-item scores (`ItemSide.placeByContent`). Among
+    /// thousands of ratings, having none says the book is little read: on validation a full share
+    /// put such books above better-known ones (docs/EVALUATION.md). A book added later
+    /// (`add-books`) is new, not unread, and takes a full share.
     public var unratedShare: Float = 0.5
 
     public init() {}

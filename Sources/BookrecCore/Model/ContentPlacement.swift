@@ -1,24 +1,30 @@
 extension ItemSide {
-    /// Neighbours a book without ratings takes its collaborative factors from.
-    public static let placementNeighbours = 10
+    /// Neighbours a book without ratings takes its collaborative factors from, and μ of the
+    /// kernel ridge regression that weighs them: the best of 10–200 neighbours and μ 0.03–3 on
+    /// cold validation (docs/EVALUATION.md).
+    public static let placementNeighbours = 100
+    public static let placementRidge: Float = 0.3
 
     /// Places books the model has no ratings for by their nearest books by content. Each row in
-    /// `rows` gets, in its collaborative factors (from `contentFactors` on), the similarity-weighted
-    /// mean of the collaborative factors of its `placementNeighbours` nearest rows of `source`
-    /// among `candidates`, nearness being the cosine of the content factors: P's projection of
-    /// the co-attention fusion h_b, the content path. A reader's collaborative score of the book
-    /// is then the weighted mean of their scores of those neighbours (a content→collaborative
-    /// placement, as CB2CF does), added to the score its own content gives. Ties break by row.
-    /// Returns each row's neighbours (rows of `source`) and weights, which place its item-item
-    /// scores the same way.
+    /// `rows` gets, in its collaborative factors (from `contentFactors` on), a weighted sum of the
+    /// collaborative factors of its `placementNeighbours` nearest rows of `source` among
+    /// `candidates`, nearness being the cosine of the content factors: P's projection of the
+    /// co-attention fusion h_b, the content path. The weights are those of the kernel ridge
+    /// regression of its content factors on theirs (`ridgeWeightedNeighbours`). A reader's
+    /// collaborative score of the book is then the same weighted sum of their scores of those
+    /// neighbours (a content→collaborative placement, as CB2CF does), added to the score its own
+    /// content gives. Ties break by row. Returns each row's neighbours (rows of `source`) and
+    /// weights, which place its item-item scores the same way.
     @discardableResult
     public mutating func placeByContent(_ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int) -> [[(row: Int, weight: Float)]] {
         let k = vectors.columns
         guard !rows.isEmpty, !candidates.isEmpty, m < k, source.vectors.columns == k else { return rows.map { _ in [] } }
-        let similarities = multiply(
-            normalizedContentFactors(m).gathering(rows: rows), source.normalizedContentFactors(m).gathering(rows: candidates), transposeB: true)
+        let candidateFactors = source.normalizedContentFactors(m).gathering(rows: candidates)
+        let similarities = multiply(normalizedContentFactors(m).gathering(rows: rows), candidateFactors, transposeB: true)
         return rows.enumerated().map { i, row in
-            similarityWeightedNeighbours(similarities, row: i, count: Self.placementNeighbours).map { column, weight in
+            ridgeWeightedNeighbours(
+                similarities, row: i, factors: candidateFactors, count: Self.placementNeighbours, ridge: Self.placementRidge
+            ).map { column, weight in
                 let candidate = candidates[column]
                 for f in m..<k { vectors.values[row * k + f] += weight * source.vectors.values[candidate * k + f] }
                 return (candidate, weight)
@@ -33,18 +39,45 @@ extension ItemSide {
     }
 }
 
-/// The `count` columns of row `row` of `similarities` with the highest positive similarity (ties
-/// by the lower column), each with its similarity divided by their sum: the neighbours a book
-/// without ratings is placed by, and their weights.
-public func similarityWeightedNeighbours(_ similarities: Matrix, row: Int, count: Int) -> [(column: Int, weight: Float)] {
+/// The `count` columns of row `row` of `similarities` with the highest positive similarity, ties
+/// by the lower column.
+func nearestColumns(_ similarities: Matrix, row: Int, count: Int) -> [(column: Int, similarity: Float)] {
     var nearest: [(column: Int, similarity: Float)] = []
     for column in 0..<similarities.columns where similarities[row, column] > 0 {
         nearest.append((column, similarities[row, column]))
     }
     nearest.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.column < $1.column }
-    nearest = Array(nearest.prefix(count))
+    return Array(nearest.prefix(count))
+}
+
+/// The nearest columns of row `row` of `similarities` (`nearestColumns`), each with its
+/// similarity divided by their sum: the content→collaborative baseline's neighbours and weights.
+public func similarityWeightedNeighbours(_ similarities: Matrix, row: Int, count: Int) -> [(column: Int, weight: Float)] {
+    let nearest = nearestColumns(similarities, row: row, count: count)
     let total = nearest.reduce(Float(0)) { $0 + $1.similarity }
     return nearest.map { ($0.column, $0.similarity / total) }
+}
+
+/// The nearest columns of row `row` of `similarities` (`nearestColumns`), weighted by kernel
+/// ridge regression of the book's content on theirs: w = (F_N F_Nᵀ + μI)⁻¹ s_N, where F_N are the
+/// neighbours' rows of `factors` (unit vectors, so F_N F_Nᵀ holds their cosines) and s_N their
+/// similarities to the book. Neighbours that repeat one another (editions, boxed sets of the
+/// same series) share a weight instead of each counting in full, and a book whose neighbours are
+/// far from it gets small weights overall. Weights may be negative and need not sum to 1.
+public func ridgeWeightedNeighbours(_ similarities: Matrix, row: Int, factors: Matrix, count: Int, ridge: Float) -> [(column: Int, weight: Float)] {
+    precondition(ridge > 0, "the ridge keeps the neighbours' Gram matrix positive definite")
+    let nearest = nearestColumns(similarities, row: row, count: count)
+    guard !nearest.isEmpty else { return [] }
+    let neighbours = factors.gathering(rows: nearest.map(\.column))
+    var gram = multiply(neighbours, neighbours, transposeB: true)
+    for i in 0..<nearest.count { gram[i, i] += ridge }
+    // FFᵀ + μI with μ > 0 is positive definite: the inverse exists.
+    try! invertSymmetricPositiveDefinite(&gram)
+    return nearest.indices.map { i in
+        var weight: Float = 0
+        for j in nearest.indices { weight += gram[i, j] * nearest[j].similarity }
+        return (nearest[i].column, weight)
+    }
 }
 
 /// What scores a model's books: q_b and the book terms, and the item-item weights.
