@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Splits books off a goodbooks folder as an `add-books` input.
 
-usage: scripts/split-new-books.py SOURCE IDS OUT_FILE [--rest DIR] [--copy-covers]
+usage: scripts/split-new-books.py SOURCE IDS OUT_FILE [--rest DIR]
 
 IDS is a comma-separated list of book ids, or `unrated:N` for the first N books with no rating.
 OUT_FILE (.csv, or .jsonl for JSON lines) gets the books with the columns of books.csv plus
-description, tags and genres (names joined by |) and cover (a path relative to OUT_FILE's folder;
-with --copy-covers the images are copied next to it under covers/). With --rest, DIR becomes a
+description, tags and genres (names joined by |) and cover (the image, copied next to OUT_FILE
+under covers/: add-books reads no cover outside the file's folder). With --rest, DIR becomes a
 goodbooks folder without those books (and without their ratings), for a run before add-books.
 """
 import argparse, ast, csv, json, os, shutil
@@ -16,7 +16,6 @@ parser.add_argument("source")
 parser.add_argument("ids")
 parser.add_argument("out_file")
 parser.add_argument("--rest")
-parser.add_argument("--copy-covers", action="store_true")
 args = parser.parse_args()
 
 def rows(name):
@@ -54,12 +53,9 @@ for book in books:
     record["cover"] = ""
     if book["book_id"] in covers:
         image = os.path.join(args.source, "covers", covers[book["book_id"]])
-        if args.copy_covers:
-            os.makedirs(os.path.join(out_dir, "covers"), exist_ok=True)
-            shutil.copy(image, os.path.join(out_dir, "covers", covers[book["book_id"]]))
-            record["cover"] = "covers/" + covers[book["book_id"]]
-        else:
-            record["cover"] = os.path.relpath(os.path.abspath(image), out_dir)
+        os.makedirs(os.path.join(out_dir, "covers"), exist_ok=True)
+        shutil.copy(image, os.path.join(out_dir, "covers", covers[book["book_id"]]))
+        record["cover"] = "covers/" + covers[book["book_id"]]
     records.append(record)
 
 with open(args.out_file, "w", newline="", encoding="utf-8") as out:
