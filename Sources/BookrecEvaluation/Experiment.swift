@@ -21,6 +21,8 @@ public struct Experiment {
     /// Keeps `base`'s item-item weight instead of choosing it on validation.
     public var fixedItemItemScale = false
     public var base = ModelConfiguration()
+    /// How bookrec's models place the books they have no ratings for.
+    public var placement = ContentPlacement()
     public var log: (String) -> Void = { _ in }
     /// Epochs of the ablation rows that only training gives anything: the original design's head
     /// alone and the rating objective.
@@ -191,7 +193,7 @@ public struct Experiment {
         func bookrec(_ name: String, _ change: @escaping (inout ModelConfiguration) -> Void) throws -> BookrecRanker {
             var configuration = base
             change(&configuration)
-            return try BookrecRanker(name: name, configuration: configuration, data: data, features: features, log: log)
+            return try BookrecRanker(name: name, configuration: configuration, placement: placement, data: data, features: features, log: log)
         }
         start = Date()
         // The closed-form model, fitted once; the weight of its item-item term is chosen on validation.

@@ -139,14 +139,18 @@ public struct BookrecRanker: Ranker {
     private(set) var itemItem: ItemItemTerm?
     let ratings: [[Rating]]
 
-    public init(name: String, configuration: ModelConfiguration, data: IndexedData, features: BookFeatures, log: (String) -> Void = { _ in }) throws {
+    public init(
+        name: String, configuration: ModelConfiguration, placement: ContentPlacement = ContentPlacement(), data: IndexedData,
+        features: BookFeatures, log: (String) -> Void = { _ in }
+    ) throws {
         self.name = name
         self.configuration = configuration
         let started = Date()
         parameters = try Trainer(configuration: configuration).train(features: features, interactions: data.interactions) { epoch, loss in
             log(String(format: "  %@: epoch %d loss %.4f (%.0f s)", name, epoch, loss, Date().timeIntervalSince(started)))
         }
-        let model = try parameters.scoringModel(features, configuration: configuration, interactions: data.interactions, bookIDs: data.bookIDs)
+        let model = try parameters.scoringModel(
+            features, configuration: configuration, interactions: data.interactions, bookIDs: data.bookIDs, placement: placement)
         scorer = Scorer(side: model.side, bookIDs: data.bookIDs)
         itemItem = model.itemItem.map { ItemItemTerm(weights: $0, columns: data.bookIDs) }
         let ix = data.interactions

@@ -43,6 +43,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Share of its neighbours' item-item scores a book without training ratings takes.")
     var itemItemUnratedShare = ItemItemConfiguration().unratedShare
 
+    @Option(help: "Rated books, nearest by content, that place a book without ratings.")
+    var placementNeighbours = ContentPlacement().neighbours
+
+    @Option(help: "μ of the kernel ridge regression that weighs those neighbours.")
+    var placementRidge = ContentPlacement().ridge
+
     @Option(help: "Passes of per-example SGD over reader and residual rows per epoch.")
     var sparsePasses = ModelConfiguration().sparsePasses
 
@@ -90,6 +96,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the table to this file.", valueName: "path"))
     var output: String?
 
+    func validate() throws {
+        guard placementNeighbours >= 1 else { throw ValidationError("--placement-neighbours must be at least 1 (got \(placementNeighbours))") }
+        guard placementRidge > 0 else { throw ValidationError("--placement-ridge must be positive (got \(placementRidge))") }
+    }
+
     func run() throws {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
@@ -112,6 +123,8 @@ struct EvaluateCommand: ParsableCommand {
             experiment.base.itemItem?.scale = itemItemWeight
             experiment.fixedItemItemScale = true
         }
+        experiment.placement.neighbours = placementNeighbours
+        experiment.placement.ridge = placementRidge
         experiment.base.sparsePasses = sparsePasses
         experiment.base.sparseLearningRate = sparseLearningRate
         experiment.base.epochs = epochs

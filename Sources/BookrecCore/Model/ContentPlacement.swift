@@ -1,13 +1,18 @@
-extension ItemSide {
-    /// Neighbours a book without ratings takes its collaborative factors from, and μ of the
-    /// kernel ridge regression that weighs them: the best of 10–200 neighbours and μ 0.03–3 on
-    /// cold validation (docs/EVALUATION.md).
-    public static let placementNeighbours = 100
-    public static let placementRidge: Float = 0.3
+/// How a book without ratings is placed by the rated books nearest to it by content. The
+/// defaults were the best of 10–200 neighbours and μ 0.03–3 on cold validation (docs/EVALUATION.md).
+public struct ContentPlacement: Equatable, Sendable {
+    /// Rated books it takes its collaborative factors and item-item scores from.
+    public var neighbours = 100
+    /// μ of the kernel ridge regression that weighs them (`ridgeWeightedNeighbours`).
+    public var ridge: Float = 0.3
 
+    public init() {}
+}
+
+extension ItemSide {
     /// Places books the model has no ratings for by their nearest books by content. Each row in
     /// `rows` gets, in its collaborative factors (from `contentFactors` on), a weighted sum of the
-    /// collaborative factors of its `placementNeighbours` nearest rows of `source` among
+    /// collaborative factors of its `placement.neighbours` nearest rows of `source` among
     /// `candidates`, nearness being the cosine of the content factors: P's projection of the
     /// co-attention fusion h_b, the content path. The weights are those of the kernel ridge
     /// regression of its content factors on theirs (`ridgeWeightedNeighbours`). A reader's
@@ -16,15 +21,16 @@ extension ItemSide {
     /// content gives. Ties break by row. Returns each row's neighbours (rows of `source`) and
     /// weights, which place its item-item scores the same way.
     @discardableResult
-    public mutating func placeByContent(_ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int) -> [[(row: Int, weight: Float)]] {
+    public mutating func placeByContent(
+        _ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int,
+        placement: ContentPlacement = ContentPlacement()
+    ) -> [[(row: Int, weight: Float)]] {
         let k = vectors.columns
         guard !rows.isEmpty, !candidates.isEmpty, m < k, source.vectors.columns == k else { return rows.map { _ in [] } }
         let candidateFactors = source.normalizedContentFactors(m).gathering(rows: candidates)
         let similarities = multiply(normalizedContentFactors(m).gathering(rows: rows), candidateFactors, transposeB: true)
         return rows.enumerated().map { i, row in
-            ridgeWeightedNeighbours(
-                similarities, row: i, factors: candidateFactors, count: Self.placementNeighbours, ridge: Self.placementRidge
-            ).map { column, weight in
+            ridgeWeightedNeighbours(similarities, row: i, factors: candidateFactors, count: placement.neighbours, ridge: placement.ridge).map { column, weight in
                 let candidate = candidates[column]
                 for f in m..<k { vectors.values[row * k + f] += weight * source.vectors.values[candidate * k + f] }
                 return (candidate, weight)
@@ -90,7 +96,10 @@ extension ModelParameters {
     /// q_b, book terms and item-item weights of every book for scoring: books with ratings
     /// (`ratingCounts[b] > 0`) with their collaborative residual and their own row of B, the
     /// others placed by content (`placeByContent`) in both.
-    public func scoringModel(_ features: BookFeatures, configuration: ModelConfiguration, interactions: Interactions, bookIDs: [Int]) throws -> ScoringModel {
+    public func scoringModel(
+        _ features: BookFeatures, configuration: ModelConfiguration, interactions: Interactions, bookIDs: [Int],
+        placement: ContentPlacement = ContentPlacement()
+    ) throws -> ScoringModel {
         let ratingCounts = interactions.ratingCounts()
         guard configuration.collaborativeResidual && configuration.personalised else {
             return ScoringModel(side: itemSide(features, modalities: configuration.modalities, residualRows: [Int?](repeating: nil, count: features.count)))
@@ -104,7 +113,7 @@ extension ModelParameters {
                 content: side.normalizedContentFactors(residualOffset), contentWeight: itemItem.contentWeight)
             return ItemItemWeights(ease: ease, bookIDs: bookIDs, configuration: itemItem)
         }
-        let placements = side.placeByContent(unrated, neighbours: side, among: rated, contentFactors: residualOffset)
+        let placements = side.placeByContent(unrated, neighbours: side, among: rated, contentFactors: residualOffset, placement: placement)
         let share = configuration.itemItem?.unratedShare ?? 1
         for (book, neighbours) in zip(unrated, placements) {
             itemItem?.place(bookID: bookIDs[book], nearest: neighbours.map { .init(position: Int32($0.row), weight: $0.weight) }, share: share)
