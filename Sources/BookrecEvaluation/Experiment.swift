@@ -173,6 +173,11 @@ public struct Experiment {
             evaluate(
                 try tuned("content→collaborative", on: .cold, [5, 10, 20].map { neighbours in
                     ("\(neighbours) neighbours", { ContentToCollaborativeRanker(data, content: text, collaborative: ease, neighbourCount: neighbours) })
+                } + [(50, 0.3), (100, 0.3), (100, 0.1), (100, 1)].map { neighbours, ridge in
+                    // The ridge weights bookrec places new books with, over the whole hashed text.
+                    ("\(neighbours) neighbours, ridge weights μ \(ridge)", {
+                        ContentToCollaborativeRanker(data, content: text, collaborative: ease, neighbourCount: neighbours, ridge: Float(ridge))
+                    })
                 }), warm: false, cold: true, since: start)
         }
         do {

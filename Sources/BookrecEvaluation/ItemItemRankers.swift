@@ -139,24 +139,28 @@ public struct ImplicitALSRanker: Ranker {
 
 /// A content→collaborative baseline for new books (CB2CF-style): a book without training ratings
 /// is scored by the collaborative scores of its `neighbourCount` nearest books by content (cosine,
-/// among books with ratings), weighted by similarity; books with ratings keep their own scores.
+/// among books with ratings), weighted by similarity, or, given a `ridge`, by the kernel ridge
+/// weights bookrec places new books with (`ridgeWeightedNeighbours`); books with ratings keep
+/// their own scores.
 public struct ContentToCollaborativeRanker: Ranker {
     public let name: String
     let collaborative: Ranker
-    /// For each book without ratings, its neighbours among books with ratings and their weights
-    /// (similarities divided by their sum).
+    /// For each book without ratings, its neighbours among books with ratings and their weights.
     let placements: [(book: Int, neighbours: [(book: Int, weight: Float)])]
 
-    public init(_ data: IndexedData, content: Matrix, collaborative: Ranker, neighbourCount: Int) {
+    public init(_ data: IndexedData, content: Matrix, collaborative: Ranker, neighbourCount: Int, ridge: Float? = nil) {
         name = "content→collaborative (\(collaborative.name))"
         self.collaborative = collaborative
         let normalised = content.rowsNormalized
         let counts = data.interactions.ratingCounts()
         let unrated = counts.indices.filter { counts[$0] == 0 }
         let rated = counts.indices.filter { counts[$0] > 0 }
-        let similarities = multiply(normalised.gathering(rows: unrated), normalised.gathering(rows: rated), transposeB: true)
+        let ratedContent = normalised.gathering(rows: rated)
+        let similarities = multiply(normalised.gathering(rows: unrated), ratedContent, transposeB: true)
         placements = unrated.enumerated().map { u, book in
-            (book, similarityWeightedNeighbours(similarities, row: u, count: neighbourCount).map { (book: rated[$0.column], weight: $0.weight) })
+            let neighbours = ridge.map { ridgeWeightedNeighbours(similarities, row: u, factors: ratedContent, count: neighbourCount, ridge: $0) }
+                ?? similarityWeightedNeighbours(similarities, row: u, count: neighbourCount)
+            return (book, neighbours.map { (book: rated[$0.column], weight: $0.weight) })
         }
     }
 

@@ -68,6 +68,10 @@ final class BaselineTests: XCTestCase {
         let own = ease.scores(readers: [reader]), placed = ranker.scores(readers: [reader])
         XCTAssertEqual(placed[0, 8], own[0, 1])
         XCTAssertEqual(placed[0, 0], own[0, 0], "books with ratings keep their scores")
+        // With ridge weights, that one neighbour (cosine 1) weighs 1 / (1 + μ).
+        let ridge = ContentToCollaborativeRanker(data, content: content, collaborative: ease, neighbourCount: 1, ridge: 0.25)
+        XCTAssertEqual(ridge.scores(readers: [reader])[0, 8], own[0, 1] / 1.25, accuracy: 1e-6)
+        for user in [11, 18] { XCTAssertEqual(bestUnrated(ridge, data: data, reader: user, among: [9, 10]), 10, "reader \(user)") }
     }
 
     func testBiasedMFPredictsRatingsBetterThanTheMean() {
