@@ -11,9 +11,7 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .short, help: "Books per reader.") var k = 20
     @OptionGroup var options: QueryOptions
 
-    func validate() throws {
-        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
-    }
+    func validate() throws { try validateBookCount(k) }
 
     func run() throws {
         let reader = try options.reader()

@@ -28,6 +28,11 @@ struct QueryOptions: ParsableArguments {
     }
 }
 
+/// The check of a query's `-k` (how many books it lists), before anything is read.
+func validateBookCount(_ k: Int) throws {
+    guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
+}
+
 extension CleanExit {
     /// Prints the message to standard error and exits 1: for errors the user can fix.
     static func failure(_ message: String) -> ExitCode {

@@ -9,9 +9,7 @@ struct RecommendCommand: ParsableCommand {
     @Option(name: .short, help: "How many books.") var k = 10
     @OptionGroup var options: QueryOptions
 
-    func validate() throws {
-        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
-    }
+    func validate() throws { try validateBookCount(k) }
 
     func run() throws {
         let reader = try options.reader()
@@ -38,9 +36,7 @@ struct SimilarCommand: ParsableCommand {
     @Option(name: .short, help: "How many books.") var k = 10
     @OptionGroup var options: QueryOptions
 
-    func validate() throws {
-        guard k >= 1 else { throw ValidationError("-k must be at least 1 (got \(k))") }
-    }
+    func validate() throws { try validateBookCount(k) }
 
     func run() throws {
         let reader = try options.reader()
