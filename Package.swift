@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -14,6 +14,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The HTTP service: Hummingbird without its swift-configuration support, which bookrec does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian.
@@ -51,6 +58,18 @@ let package = Package(
         .target(
             name: "BookrecPipeline",
             dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet"]),
+        // The HTTP service of bookrec-query: JSON API, HTML pages, covers, Prometheus metrics.
+        .target(
+            name: "BookrecService",
+            dependencies: [
+                "BookrecCore", "BookrecStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         // What the three executables share: common options and output helpers.
         .target(name: "BookrecCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
@@ -69,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "bookrec-query",
             dependencies: [
-                "BookrecCore", "BookrecStore", "BookrecQueue", "BookrecCLI",
+                "BookrecCore", "BookrecStore", "BookrecQueue", "BookrecCLI", "BookrecService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -8,22 +8,23 @@ public struct QueryError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Read-only access to the active generation for `bookrec-query`: queries see a generation only
-/// once it is complete, and always all of it.
-public final class QueryReader {
+/// Read-only access to one generation for `bookrec-query` and the HTTP service: queries see a
+/// generation only once it is complete, and always all of it.
+public final class QueryReader: Sendable {
     public let store: Store
     public let generationID: Int
-    private var books: (ids: [Int], vectors: [[Float]], terms: [Float])?
-    private var bookIndex: [Int: Int] = [:]
-    /// Every book vector scaled to length 1 (0 stays 0), for `similar`.
-    private var unitBookVectors: Matrix?
 
-    public init(store: Store) throws {
-        self.store = store
+    /// Reads the store's active generation.
+    public convenience init(store: Store) throws {
         guard let active = try store.activeGenerationID() else {
             throw QueryError("no generation is active in \(store.path) yet; run `bookrec-coordinator run`")
         }
-        generationID = active
+        self.init(store: store, generationID: active)
+    }
+
+    public init(store: Store, generationID: Int) {
+        self.store = store
+        self.generationID = generationID
     }
 
     public func book(_ id: Int) throws -> Book {
@@ -43,65 +44,90 @@ public final class QueryReader {
         return list
     }
 
-    /// The k books whose item vectors q_b have the highest cosine with the book's.
-    public func similar(book: Int, k: Int) throws -> [(bookID: Int, similarity: Float)] {
-        try loadBooks()
-        guard let index = bookIndex[book], let books else { throw QueryError("unknown book \(book)") }
-        // Cosines of every book with this one: one matrix–vector product over the unit vectors.
-        let unit = unitBookVectors!
-        let scores = multiply(unit, Matrix(rows: unit.columns, columns: 1, values: unit.row(index)))
-        let top = scores.values.withUnsafeBufferPointer { TopKSelector(bookIDs: books.ids).select($0, excluding: [Int32(index)], k: k) }
-        return top.map { (books.ids[$0.book], $0.logit) }
+    /// The generation's book vectors in memory, for `similar` and `rank`.
+    public func bookVectors() throws -> BookVectorIndex {
+        try BookVectorIndex(store: store, generationID: generationID)
     }
 
     /// ŷ_ub = σ(p_u · q_b + term_b + β_u + the item-item term) for any candidate books.
-    public func rank(user: Int, books candidates: [Int]) throws -> [(bookID: Int, score: Float)] {
-        let scorer = try pairScorer()
+    public func rank(user: Int, books candidates: [Int], vectors: BookVectorIndex) throws -> [(bookID: Int, score: Float)] {
+        let scorer = PairScorer(store: store, vectors: vectors)
         return try candidates.map { ($0, try scorer.score(user: user, book: $0)) }
     }
+}
 
-    /// Scores pairs from memory: every book vector and, on demand, reader vectors.
-    public func pairScorer() throws -> PairScorer {
-        try loadBooks()
-        return try PairScorer(reader: self)
-    }
+/// One generation's book vectors q_b, terms and item-item weights, loaded once and never changed:
+/// the HTTP service holds one per served generation and shares it between requests.
+public final class BookVectorIndex: Sendable {
+    public let generationID: Int
+    public let bookIDs: [Int]
+    let vectors: [[Float]]
+    let terms: [Float]
+    let position: [Int: Int]
+    /// Every book vector scaled to length 1 (0 stays 0), for cosines.
+    let unitVectors: Matrix
+    let itemItem: ItemItemTerm?
 
-    public final class PairScorer {
-        let reader: QueryReader
-        let itemItem: ItemItemTerm?
-        /// Each reader's vector, β_u and item-item term of every book (zero without the term).
-        private var readers: [Int: (vector: [Float], bias: Float, itemItem: [Float])?] = [:]
-
-        init(reader: QueryReader) throws {
-            self.reader = reader
-            itemItem = try reader.store.itemItemWeights(generationID: reader.generationID).map { ItemItemTerm(weights: $0, columns: reader.books!.ids) }
-        }
-
-        public func score(user: Int, book: Int) throws -> Float {
-            guard let index = reader.bookIndex[book], let books = reader.books else { throw QueryError("unknown book \(book)") }
-            if readers[user] == nil {
-                readers[user] = try reader.store.readerVectors(generationID: reader.generationID, userIDs: [user])[user].map { vector, bias in
-                    var term = [Float](repeating: 0, count: books.ids.count)
-                    if let itemItem {
-                        let ratings = try reader.store.ratings(userIDs: [user])[user] ?? []
-                        term.withUnsafeMutableBufferPointer { itemItem.add(ratings: ratings, to: $0) }
-                    }
-                    return (vector, bias, term)
-                }
-            }
-            guard let entry = readers[user], let (vector, bias, term) = entry else { throw QueryError("unknown reader \(user)") }
-            var logit = books.terms[index] + bias
-            let item = books.vectors[index]
-            for f in 0..<item.count { logit += vector[f] * item[f] }
-            return sigmoid(logit + term[index])
-        }
-    }
-
-    private func loadBooks() throws {
-        guard books == nil else { return }
+    public init(store: Store, generationID: Int) throws {
+        self.generationID = generationID
         let loaded = try store.bookVectors(generationID: generationID)
-        books = loaded
-        bookIndex = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
-        unitBookVectors = Matrix(stacking: loaded.vectors, columns: loaded.vectors.first?.count ?? 0).rowsNormalized
+        bookIDs = loaded.ids
+        vectors = loaded.vectors
+        terms = loaded.terms
+        position = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
+        unitVectors = Matrix(stacking: loaded.vectors, columns: loaded.vectors.first?.count ?? 0).rowsNormalized
+        itemItem = try store.itemItemWeights(generationID: generationID).map { ItemItemTerm(weights: $0, columns: loaded.ids) }
+    }
+
+    public func contains(book: Int) -> Bool { position[book] != nil }
+
+    /// The k books whose item vectors q_b have the highest cosine with the book's; ties by id.
+    public func similar(book: Int, k: Int) throws -> [(bookID: Int, similarity: Float)] {
+        guard let index = position[book] else { throw QueryError("unknown book \(book)") }
+        // Cosines of every book with this one: one matrix–vector product over the unit vectors.
+        let scores = multiply(unitVectors, Matrix(rows: unitVectors.columns, columns: 1, values: unitVectors.row(index)))
+        let top = scores.values.withUnsafeBufferPointer { TopKSelector(bookIDs: bookIDs).select($0, excluding: [Int32(index)], k: k) }
+        return top.map { (bookIDs[$0.book], $0.logit) }
+    }
+
+    /// The cosine of two books' item vectors, nil when either has none.
+    public func cosine(_ a: Int, _ b: Int) -> Float? {
+        guard let i = position[a], let j = position[b] else { return nil }
+        let u = unitVectors.row(i), v = unitVectors.row(j)
+        var sum: Float = 0
+        for f in 0..<u.count { sum += u[f] * v[f] }
+        return sum
+    }
+}
+
+/// Scores pairs from memory: every book vector and, on demand, each reader's vector.
+public final class PairScorer {
+    let store: Store
+    let vectors: BookVectorIndex
+    /// Each reader's vector, β_u and item-item term of every book (zero without the term).
+    private var readers: [Int: (vector: [Float], bias: Float, itemItem: [Float])?] = [:]
+
+    public init(store: Store, vectors: BookVectorIndex) {
+        self.store = store
+        self.vectors = vectors
+    }
+
+    public func score(user: Int, book: Int) throws -> Float {
+        guard let index = vectors.position[book] else { throw QueryError("unknown book \(book)") }
+        if readers[user] == nil {
+            readers[user] = try store.readerVectors(generationID: vectors.generationID, userIDs: [user])[user].map { vector, bias in
+                var term = [Float](repeating: 0, count: vectors.bookIDs.count)
+                if let itemItem = vectors.itemItem {
+                    let ratings = try store.ratings(userIDs: [user])[user] ?? []
+                    term.withUnsafeMutableBufferPointer { itemItem.add(ratings: ratings, to: $0) }
+                }
+                return (vector, bias, term)
+            }
+        }
+        guard let entry = readers[user], let (vector, bias, term) = entry else { throw QueryError("unknown reader \(user)") }
+        var logit = vectors.terms[index] + bias
+        let item = vectors.vectors[index]
+        for f in 0..<item.count { logit += vector[f] * item[f] }
+        return sigmoid(logit + term[index])
     }
 }

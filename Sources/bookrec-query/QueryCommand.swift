@@ -1,15 +1,16 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecService
 import BookrecStore
 import Foundation
 
 @main
-struct QueryCommand: ParsableCommand {
+struct QueryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bookrec-query",
         abstract: "Reads the precomputed recommendations of the active generation.",
         discussion: "Human-readable output by default, --json for machines. An unknown reader or book exits 1 with a message.",
-        subcommands: [RecommendCommand.self, SimilarCommand.self, RankCommand.self, ExportCommand.self, StatusCommand.self])
+        subcommands: [RecommendCommand.self, SimilarCommand.self, RankCommand.self, ExportCommand.self, StatusCommand.self, ServeCommand.self])
 }
 
 /// Options every query takes.
@@ -52,14 +53,12 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-/// Prints `value` as JSON; a value JSON cannot hold (a NaN score) fails the command with the
-/// reason instead of printing nothing and exiting 0.
-func printJSON(_ value: Any) throws {
-    guard JSONSerialization.isValidJSONObject(value) else {
-        throw CleanExit.failure("the answer cannot be written as JSON (a value is not finite or not JSON)")
-    }
+/// Prints an answer as JSON (the HTTP service's body for the same question); a value JSON
+/// cannot hold (a NaN score) fails the command with the reason instead of printing nothing and
+/// exiting 0.
+func printJSON<Answer: Encodable>(_ answer: Answer) throws {
     let data: Data
-    do { data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) } catch {
+    do { data = try encodeAnswer(answer) } catch {
         throw CleanExit.failure("the answer cannot be written as JSON: \(error)")
     }
     print(String(decoding: data, as: UTF8.self))

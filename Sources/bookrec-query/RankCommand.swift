@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecService
 import BookrecStore
 import Foundation
 
@@ -34,12 +35,9 @@ struct RankCommand: ParsableCommand {
                 guard let id = Int(part.trimmingCharacters(in: .whitespaces)) else { throw QueryError("\"\(part)\" is not a book id") }
                 return id
             }
-            let ranked = try reader.rank(user: user!, books: ids).sorted { $0.score != $1.score ? $0.score > $1.score : $0.bookID < $1.bookID }
-            if options.json {
-                try printJSON(ranked.map { ["book_id": $0.bookID, "score": Double($0.score)] as [String: Any] })
-            } else {
-                for (position, entry) in ranked.enumerated() { print("\(position + 1). book \(entry.bookID)  score \(formatScore(Double(entry.score)))") }
-            }
+            let answer = try reader.rankedBooks(user: user!, books: ids, vectors: try reader.bookVectors())
+            if options.json { return try printJSON(answer) }
+            for (position, entry) in answer.ranked.enumerated() { print("\(position + 1). book \(entry.bookID)  score \(formatScore(entry.score))") }
         }
     }
 
@@ -47,7 +45,7 @@ struct RankCommand: ParsableCommand {
         guard let input = path == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: path) else {
             throw QueryError("cannot read \(path)")
         }
-        let scorer = try reader.pairScorer()
+        let scorer = PairScorer(store: reader.store, vectors: try reader.bookVectors())
         var output = BufferedOutput()
         var scored = 0, rejected = 0, line = 0
         if !options.json { output.write("user_id,book_id,score\n") }

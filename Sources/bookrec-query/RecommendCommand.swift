@@ -1,4 +1,5 @@
 import ArgumentParser
+import BookrecService
 import BookrecStore
 import Foundation
 
@@ -14,16 +15,11 @@ struct RecommendCommand: ParsableCommand {
     func run() throws {
         let reader = try options.reader()
         try reportingErrors {
-            let list = try reader.recommendations(user: user, k: k)
-            let books = try reader.booksByID(list.map(\.bookID))
-            if options.json {
-                try printJSON(list.map { ["rank": $0.rank, "book_id": $0.bookID, "score": $0.score, "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
-            } else {
-                print("Top \(list.count) for reader \(user) (generation \(reader.generationID)):")
-                for entry in list {
-                    let book = books[entry.bookID]
-                    print(String(format: "%3d. %@  —  %@  [book %d, score %.4f]", entry.rank, book?.title ?? "?", book?.authors ?? "?", entry.bookID, entry.score))
-                }
+            let answer = try reader.recommendationList(user: user, k: k)
+            if options.json { return try printJSON(answer) }
+            print("Top \(answer.recommendations.count) for reader \(user) (generation \(answer.generation)):")
+            for entry in answer.recommendations {
+                print(String(format: "%3d. %@  —  %@  [book %d, score %.4f]", entry.rank, entry.title, entry.authors, entry.bookID, entry.score))
             }
         }
     }
@@ -41,17 +37,11 @@ struct SimilarCommand: ParsableCommand {
     func run() throws {
         let reader = try options.reader()
         try reportingErrors {
-            let source = try reader.book(book)
-            let list = try reader.similar(book: book, k: k)
-            let books = try reader.booksByID(list.map(\.bookID))
-            if options.json {
-                try printJSON(list.map { ["book_id": $0.bookID, "similarity": Double($0.similarity), "title": books[$0.bookID]?.title ?? "", "authors": books[$0.bookID]?.authors ?? ""] as [String: Any] })
-            } else {
-                print("Books like \(source.title) (book \(book)):")
-                for (rank, entry) in list.enumerated() {
-                    let other = books[entry.bookID]
-                    print(String(format: "%3d. %@  —  %@  [book %d, cosine %.4f]", rank + 1, other?.title ?? "?", other?.authors ?? "?", entry.bookID, entry.similarity))
-                }
+            let answer = try reader.similarBooks(book: book, k: k, vectors: try reader.bookVectors())
+            if options.json { return try printJSON(answer) }
+            print("Books like \(try reader.book(book).title) (book \(book)):")
+            for (rank, entry) in answer.similar.enumerated() {
+                print(String(format: "%3d. %@  —  %@  [book %d, cosine %.4f]", rank + 1, entry.title, entry.authors, entry.bookID, entry.similarity))
             }
         }
     }
