@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "BookrecQueueTests", dependencies: ["BookrecQueue"]),
         .testTarget(
             name: "BookrecClusterTests",
-            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline",
+            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline", "BookrecService",
                            .product(name: "GRDB", package: "GRDB.swift")]),
     ],
     swiftLanguageModes: [.v5]

@@ -19,7 +19,8 @@ struct QueryBenchmark: ParsableCommand {
         let store = try Store(path: storeOptions.path, readOnly: true)
         let reader = try QueryReader(store: store)
         let users = try store.readerIDs(generationID: reader.generationID)
-        let books = try store.bookVectors(generationID: reader.generationID).ids
+        let vectors = try reader.bookVectors()
+        let books = vectors.bookIDs
         guard !users.isEmpty, !books.isEmpty else { throw ValidationError("the active generation of \(store.path) has no readers or books") }
         var generator = SeededGenerator(seed: 3)
         let sampledUsers = (0..<lookups).map { _ in users[Int(generator.next() % UInt64(users.count))] }
@@ -27,7 +28,7 @@ struct QueryBenchmark: ParsableCommand {
 
         let baseline = try percentiles(sampledUsers) { _ = try store.readerVectors(generationID: reader.generationID, userIDs: [$0]) }
         let recommend = try percentiles(sampledUsers) { _ = try reader.recommendations(user: $0, k: k) }
-        let similar = try percentiles(sampledBooks) { _ = try reader.similar(book: $0, k: k) }
+        let similar = try percentiles(sampledBooks) { _ = try vectors.similar(book: $0, k: k) }
         print("store \(store.path), generation \(reader.generationID): \(users.count) readers, \(books.count) books, \(lookups) lookups each")
         for (name, figures) in [("point read of a reader vector (baseline)", baseline), ("recommend -k \(k)", recommend), ("similar -k \(k)", similar)] {
             print(String(

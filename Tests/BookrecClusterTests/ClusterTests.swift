@@ -91,7 +91,7 @@ final class ClusterTests: XCTestCase {
 
         let recommend = try cluster.run("bookrec-query", ["recommend", "--user", "\(user)", "-k", "5", "--json"])
         XCTAssertEqual(recommend.status, 0, recommend.error)
-        let list = try JSONSerialization.jsonObject(with: Data(recommend.output.utf8)) as! [[String: Any]]
+        let list = (try JSONSerialization.jsonObject(with: Data(recommend.output.utf8)) as! [String: Any])["recommendations"] as! [[String: Any]]
         XCTAssertEqual(list.map { $0["rank"] as! Int }, [1, 2, 3, 4, 5])
         XCTAssertFalse((list[0]["title"] as! String).isEmpty)
         let rated = Set(try store.ratings(userIDs: [user])[user]!.map(\.book))
@@ -109,7 +109,7 @@ final class ClusterTests: XCTestCase {
         XCTAssertEqual(similar.output.split(separator: "\n").count, 4)
         // The three books whose stored vectors have the highest cosine with book 1's.
         let similarJSON = try cluster.run("bookrec-query", ["similar", "--book", "1", "-k", "3", "--json"])
-        let nearest = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(similarJSON.output.utf8)) as? [[String: Any]])
+        let nearest = try XCTUnwrap((JSONSerialization.jsonObject(with: Data(similarJSON.output.utf8)) as? [String: Any])?["similar"] as? [[String: Any]])
         let vectors = try store.bookVectors(generationID: try XCTUnwrap(store.activeGenerationID()))
         func unit(_ v: [Float]) -> [Float] {
             let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -130,7 +130,7 @@ final class ClusterTests: XCTestCase {
         // rank agrees with the stored scores, and bulk pairs stream back with bad rows reported.
         let top = list[0]["book_id"] as! Int
         let rank = try cluster.run("bookrec-query", ["rank", "--user", "\(user)", "--books", "\(top)", "--json"])
-        let ranked = try JSONSerialization.jsonObject(with: Data(rank.output.utf8)) as! [[String: Any]]
+        let ranked = (try JSONSerialization.jsonObject(with: Data(rank.output.utf8)) as! [String: Any])["ranked"] as! [[String: Any]]
         XCTAssertEqual(ranked[0]["score"] as! Double, list[0]["score"] as! Double, accuracy: 1e-6)
         let pairs = cluster.directory.appendingPathComponent("pairs.csv")
         try "user_id,book_id\n\(user),\(top)\n\(user),999999\nnot,a pair\n\(user),1\n".write(to: pairs, atomically: true, encoding: .utf8)
