@@ -44,7 +44,9 @@ let package = Package(
         // Reading the catalog files: CSV, goodbooks layout, row-level errors.
         .target(name: "BookrecData", dependencies: ["BookrecCore", "BookrecImaging"]),
         // SQLite store: migrations, generations, records.
-        .target(name: "BookrecStore", dependencies: ["BookrecCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "BookrecStore",
+            dependencies: ["BookrecCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CoreMetrics", package: "swift-metrics")]),
         // Pretrained encoders: weight parsing from bytes and forward passes on BLAS.
         // No file I/O: callers hand in the bytes.
         .target(name: "BookrecMiniLM", dependencies: ["BookrecCore", "COpenBLAS"]),
@@ -57,16 +59,26 @@ let package = Package(
         // The distributed run: generations, encode and score jobs, the worker loop.
         .target(
             name: "BookrecPipeline",
-            dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet"]),
+            dependencies: [
+                "BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecMiniLM", "BookrecEfficientNet",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]),
+        // Prometheus for the executables: the swift-metrics backend and a /metrics endpoint.
+        .target(
+            name: "BookrecMetrics",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // The HTTP service of bookrec-query: JSON API, HTML pages, covers, Prometheus metrics.
         .target(
             name: "BookrecService",
             dependencies: [
-                "BookrecCore", "BookrecStore",
+                "BookrecCore", "BookrecStore", "BookrecMetrics",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
@@ -77,18 +89,19 @@ let package = Package(
             name: "bookrec-coordinator",
             dependencies: [
                 "BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecEvaluation", "BookrecCLI", "BookrecPipeline", "BookrecQueue",
+                "BookrecMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "bookrec-worker",
             dependencies: [
-                "BookrecCore", "BookrecStore", "BookrecImaging", "BookrecPipeline", "BookrecQueue", "BookrecCLI",
+                "BookrecCore", "BookrecStore", "BookrecImaging", "BookrecPipeline", "BookrecQueue", "BookrecCLI", "BookrecMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "bookrec-query",
             dependencies: [
-                "BookrecCore", "BookrecStore", "BookrecQueue", "BookrecCLI", "BookrecService",
+                "BookrecCore", "BookrecStore", "BookrecQueue", "BookrecCLI", "BookrecService", "BookrecMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

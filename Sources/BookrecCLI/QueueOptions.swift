@@ -25,3 +25,20 @@ public struct ModelsOptions: ParsableArguments {
         URL(fileURLWithPath: models ?? ProcessInfo.processInfo.environment["BOOKREC_MODELS"] ?? "models")
     }
 }
+
+/// Where a worker or coordinator serves its Prometheus metrics: off unless `--metrics-port` is given.
+public struct MetricsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at http://<metrics-host>:<port>/metrics while running (0: any free port, printed).", valueName: "port"))
+    public var metricsPort: Int?
+
+    @Option(help: ArgumentHelp("The address the metrics endpoint listens on.", valueName: "host"))
+    public var metricsHost = "127.0.0.1"
+
+    public init() {}
+
+    public func validate() throws {
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be between 0 and 65535 (got \(metricsPort))")
+        }
+    }
+}

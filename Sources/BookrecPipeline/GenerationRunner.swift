@@ -54,6 +54,7 @@ public final class GenerationRunner {
         var phaseStart = Date()
         try runPhase(.encode, generationID: generationID, ids: catalog.books.map(\.id), shardSize: configuration.encodeShardSize)
         timings.encode = Date().timeIntervalSince(phaseStart)
+        CoordinatorMetrics.phaseFinished("encode", seconds: timings.encode)
 
         phaseStart = Date()
         if try store.blob(generationID: generationID, name: ModelBlob.parameters) == nil {
@@ -83,11 +84,13 @@ public final class GenerationRunner {
             log("generation \(generationID): model already trained, resuming")
         }
         timings.train = Date().timeIntervalSince(phaseStart)
+        CoordinatorMetrics.phaseFinished("train", seconds: timings.train)
 
         phaseStart = Date()
         let readers = Array(Set(catalog.ratings.map(\.user))).sorted()
         try runPhase(.score, generationID: generationID, ids: readers, shardSize: configuration.scoreShardSize)
         timings.score = Date().timeIntervalSince(phaseStart)
+        CoordinatorMetrics.phaseFinished("score", seconds: timings.score)
 
         try store.activate(generationID)
         timings.total = Date().timeIntervalSince(started)
@@ -178,6 +181,7 @@ public final class GenerationRunner {
             let states = try store.shardStates(generationID: generationID, kind: kind, indices: indices)
             let done = states.values.filter { $0.state == .done }.count
             progress.update(phase: label, done: done, total: indices.count)
+            CoordinatorMetrics.shards(kind, generationID: generationID, done: done, planned: indices.count)
             let failed = states.filter { $0.value.state == .failed }.sorted { $0.key < $1.key }
             if !failed.isEmpty {
                 progress.finish()

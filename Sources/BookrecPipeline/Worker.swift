@@ -51,7 +51,7 @@ public final class Worker: @unchecked Sendable {
             for kind in JobMessage.Kind.allCases {
                 group.enter()
                 let thread = Thread { [self] in
-                    consumeUntilStopped(queue: options.topology.queue(for: kind), slot: slot)
+                    consumeUntilStopped(kind: kind, slot: slot)
                     group.leave()
                 }
                 thread.stackSize = 8 << 20
@@ -64,14 +64,19 @@ public final class Worker: @unchecked Sendable {
     /// Consumes one queue; a broker that stays away is reported and retried, never fatal. A
     /// refusal (bad credentials, a queue declared with other arguments) stops the whole worker at
     /// once: no retry can change it.
-    private func consumeUntilStopped(queue: String, slot: Int) {
+    private func consumeUntilStopped(kind: JobMessage.Kind, slot: Int) {
+        let queue = options.topology.queue(for: kind)
+        let metrics = WorkerMetrics(topology: options.topology)
         var failures = 0
         while !stop.isRaised {
             do {
-                let consumer = Consumer(url: url, topology: options.topology, options: options.consumer, events: { [log] in log("\($0)") })
+                let consumer = Consumer(url: url, topology: options.topology, options: options.consumer, events: { [log] event in
+                    log("\(event)")
+                    metrics.record(event)
+                })
                 try consumer.consume(queue: queue, shouldStop: { [stop] in stop.isRaised }) { delivery in
                     failures = 0
-                    return handle(delivery)
+                    return metrics.measure(kind: kind) { handle(delivery) }
                 }
             } catch let error as AMQPError where error.isRefusal {
                 log("worker \(slot) on \(queue): the broker refused: \(error); stopping")
@@ -120,6 +125,7 @@ public final class Worker: @unchecked Sendable {
                 let summary = try EncodeJobHandler(store: store)
                     .run(generationID: job.generation, shardIndex: job.shard.index, bookIDs: job.shard.ids, encoders: encoders)
                 log("\(job.jobID): \(summary)")
+                WorkerMetrics.booksEncoded(job.shard.ids.count)
             case .train:
                 guard let round = job.parameters["round"].flatMap(Int.init) else {
                     throw PermanentJobError("train job \(job.jobID) has no integer parameter round")

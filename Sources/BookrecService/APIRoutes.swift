@@ -1,3 +1,4 @@
+import BookrecMetrics
 import BookrecStore
 import Foundation
 import Hummingbird
@@ -60,12 +61,7 @@ struct APIRoutes {
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPIDocument)))
         }
-        router.get("/metrics") { _, _ in
-            var text: [UInt8] = []
-            registry.emit(into: &text)
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: text)))
-        }
+        router.get("/metrics") { _, _ in PrometheusEndpoint.response(registry) }
     }
 
     /// The stored cover bytes, with their content hash as the ETag: a browser that has them asks

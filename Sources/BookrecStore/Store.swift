@@ -1,4 +1,5 @@
 import BookrecCore
+import CoreMetrics
 import Foundation
 import GRDB
 #if canImport(GRDBSQLite)
@@ -44,11 +45,16 @@ public final class Store: @unchecked Sendable {
         }
     }
 
+    /// Every write transaction's time, waiting for the lock included (swift-metrics).
+    private static let writeDuration = CoreMetrics.Timer(label: "bookrec_store_write_duration_seconds", preferredDisplayUnit: .seconds)
+
     /// Runs a write transaction, turning SQLite failures into messages that say what failed.
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         // The operating system's reason for a failed write (ENOSPC, EFBIG, EIO), read on the
         // connection before it is handed back: SQLite's own message is only "disk I/O error".
         var systemError: Int32 = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { Self.writeDuration.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
         do {
             return try pool.writeWithoutTransaction { db in
                 do {

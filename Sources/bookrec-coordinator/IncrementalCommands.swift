@@ -34,10 +34,12 @@ struct AddBooksCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
+    @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
+        try startMetrics(metricsOptions)
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
             var additions = NewBooksParser(coversRoot: coversRoot.map { URL(fileURLWithPath: $0) }).parse(file: URL(fileURLWithPath: file))
@@ -72,10 +74,12 @@ struct AddRatingsCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
+    @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
+        try startMetrics(metricsOptions)
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
             let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())

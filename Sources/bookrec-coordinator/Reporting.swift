@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecMetrics
 import BookrecData
 import BookrecPipeline
 import BookrecQueue
@@ -31,6 +32,13 @@ func makeRunner(store: Store, queue: QueueOptions, models: ModelsOptions, config
         configuration: configuration, modelsDirectory: models.directory,
         progress: ProgressReporter(interactive: isatty(STDERR_FILENO) == 1, write: { FileHandle.standardError.write(Data($0.utf8)) }),
         log: { printError($0) })
+}
+
+/// Serves the coordinator's Prometheus metrics for the rest of the command, when asked to.
+func startMetrics(_ options: MetricsOptions) throws {
+    guard let port = options.metricsPort else { return }
+    let bound = try PrometheusEndpoint.serveInBackground(host: options.metricsHost, port: port)
+    printError("coordinator: metrics at http://\(options.metricsHost):\(bound)/metrics")
 }
 
 /// Runs a generation command under the coordinator lock; a RunFailure is printed and exits 1.

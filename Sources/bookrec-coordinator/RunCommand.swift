@@ -20,6 +20,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
+    @OptionGroup var metricsOptions: MetricsOptions
 
     @Option(help: "Text encoder: hashing (no files) or minilm (pretrained all-MiniLM-L6-v2).")
     var textEncoder: TextEncoderChoice = .hashing
@@ -72,6 +73,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
+        try startMetrics(metricsOptions)
         try withCoordinatorLock(storePath: storeOptions.path) {
             var configuration = RunConfiguration()
             configuration.textEncoder = textEncoder

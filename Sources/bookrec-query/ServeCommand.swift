@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecMetrics
 import BookrecService
 import Foundation
 import Hummingbird
@@ -23,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let registry = BookrecServer.bootstrapMetrics()
+        let registry = PrometheusEndpoint.bootstrap()
         var logger = Logger(label: "bookrec-query")
         logger.logLevel = .notice
         let host = host

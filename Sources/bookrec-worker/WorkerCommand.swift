@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecMetrics
 import BookrecCore
 import BookrecPipeline
 import BookrecQueue
@@ -26,6 +27,7 @@ struct ConsumeCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
+    @OptionGroup var metricsOptions: MetricsOptions
 
     @Option(help: "Jobs processed at once (each on its own thread and connection).")
     var concurrency = 1
@@ -50,6 +52,10 @@ struct ConsumeCommand: ParsableCommand {
     func run() throws {
         setBLASThreads(1)
         printError("worker: \(BLASKernels.current)")
+        if let port = metricsOptions.metricsPort {
+            let bound = try PrometheusEndpoint.serveInBackground(host: metricsOptions.metricsHost, port: port)
+            printError("worker: metrics at http://\(metricsOptions.metricsHost):\(bound)/metrics")
+        }
         let stop = StopSignal()
         stop.installHandlers { signal in printError("worker: received signal \(signal), finishing the job in hand") }
         var options = Worker.Options()
