@@ -18,3 +18,4 @@ start_workers "${BOOKREC_DEMO_WORKERS:-2}" .run/worker
 "$bin/bookrec-coordinator" run \
     --text-encoder "${BOOKREC_TEXT_ENCODER:-minilm}" --cover-encoder "${BOOKREC_COVER_ENCODER:-efficientnet}"
 "$bin/bookrec-query" recommend --user "${BOOKREC_DEMO_READER:-1}" -k 10
+echo "To browse these lists: $bin/bookrec-query serve --store $BOOKREC_STORE, then open http://127.0.0.1:8080/readers/${BOOKREC_DEMO_READER:-1}"

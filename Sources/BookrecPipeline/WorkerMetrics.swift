@@ -11,7 +11,12 @@ struct WorkerMetrics: Sendable {
 
     init(topology: Topology) {
         kindOfQueue = Dictionary(uniqueKeysWithValues: JobMessage.Kind.allCases.map { (topology.queue(for: $0), $0.rawValue) })
+        // Shown as 0 from the start: a rate over a counter that appears only at its first
+        // reconnect would miss that one.
+        _ = Self.reconnects
     }
+
+    private static var reconnects: Counter { Counter(label: "bookrec_worker_broker_reconnects_total") }
 
     /// Runs a job, recording its duration and, when it succeeded, a done job.
     func measure(kind: JobMessage.Kind, _ job: () -> Outcome) -> Outcome {
@@ -29,7 +34,7 @@ struct WorkerMetrics: Sendable {
         case .retryScheduled(let queue, _, _, _, _): jobs(kindOfQueue[queue] ?? queue, "retried")
         case .deadLettered(let queue, _, _): jobs(kindOfQueue[queue] ?? queue, "dead_lettered")
         case .requeued(let queue, _, _): jobs(kindOfQueue[queue] ?? queue, "handed_back")
-        case .connectionLost, .unreachable: Counter(label: "bookrec_worker_broker_reconnects_total").increment()
+        case .connectionLost, .unreachable: Self.reconnects.increment()
         default: break
         }
     }

@@ -194,7 +194,7 @@ extension QueryReader {
             }
             titles += reasons.values.map(\.bookID)
         }
-        let books = try booksByID(titles)
+        let books = try store.bookTitles(ids: titles)
         return RecommendationList(userID: user, generation: generationID, recommendations: list.map { entry in
             var reason = reasons[entry.bookID]
             if let reasonBook = reason?.bookID { reason?.title = books[reasonBook]?.title ?? "" }
@@ -212,9 +212,8 @@ extension QueryReader {
     }
 
     public func similarBooks(book: Int, k: Int, vectors: BookVectorIndex) throws -> SimilarBooks {
-        _ = try self.book(book)
         let list = try vectors.similar(book: book, k: k)
-        let books = try booksByID(list.map(\.bookID))
+        let books = try store.bookTitles(ids: list.map(\.bookID))
         return SimilarBooks(bookID: book, generation: generationID, similar: list.map {
             SimilarBook(bookID: $0.bookID, similarity: Double($0.similarity), title: books[$0.bookID]?.title ?? "", authors: books[$0.bookID]?.authors ?? "")
         })

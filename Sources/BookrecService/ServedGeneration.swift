@@ -54,7 +54,8 @@ public final class GenerationFollower: @unchecked Sendable {
         func load(store: Store, generationID: Int) throws -> ServedGeneration {
             if let last, last.generationID == generationID { return last }
             let reader = QueryReader(store: store, generationID: generationID)
-            let loaded = ServedGeneration(reader: reader, vectors: try reader.bookVectors())
+            let vectors = try BookVectorIndex(store: store, generationID: generationID, precomputingNeighbours: true)
+            let loaded = ServedGeneration(reader: reader, vectors: vectors)
             last = loaded
             return loaded
         }

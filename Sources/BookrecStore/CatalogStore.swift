@@ -133,6 +133,18 @@ extension Store {
         }
     }
 
+    /// Titles and authors only: what a list shows, without decoding each book's tags and genres.
+    public func bookTitles(ids: [Int]) throws -> [Int: (title: String, authors: String)] {
+        if ids.isEmpty { return [:] }
+        return try read { db in
+            var titles: [Int: (title: String, authors: String)] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT id, title, authors FROM book WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(ids))
+            while let row = try rows.next() { titles[row["id"]] = (row["title"], row["authors"]) }
+            return titles
+        }
+    }
+
     static func book(from row: Row) throws -> Book {
         let id: Int = row["id"]
         func names(_ column: String) throws -> [String] {

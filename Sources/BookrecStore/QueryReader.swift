@@ -32,10 +32,6 @@ public final class QueryReader: Sendable {
         return book
     }
 
-    public func booksByID(_ ids: [Int]) throws -> [Int: Book] {
-        Dictionary(uniqueKeysWithValues: try store.books(ids: ids).map { ($0.id, $0) })
-    }
-
     public func recommendations(user: Int, k: Int) throws -> [StoredRecommendation] {
         let list = try store.recommendations(generationID: generationID, userID: user, limit: k)
         if list.isEmpty {
@@ -59,6 +55,13 @@ public final class QueryReader: Sendable {
 /// One generation's book vectors q_b, terms and item-item weights, loaded once and never changed:
 /// the HTTP service holds one per served generation and shares it between requests.
 public final class BookVectorIndex: Sendable {
+    /// Books per block of cosines: `similar` computes the cosines of a whole block of books
+    /// against every book in one sgemm, whether it wants one book's (the CLI) or every book's
+    /// (the service, when it loads a generation), so the two agree to the bit.
+    static let blockSize = 256
+    /// How many nearest books the service keeps per book; larger k are computed per request.
+    public static let precomputedNeighbours = 100
+
     public let generationID: Int
     public let bookIDs: [Int]
     let vectors: [[Float]]
@@ -67,8 +70,10 @@ public final class BookVectorIndex: Sendable {
     /// Every book vector scaled to length 1 (0 stays 0), for cosines.
     let unitVectors: Matrix
     let itemItem: ItemItemTerm?
+    /// Each book's nearest books, when precomputed: position → the first `precomputedNeighbours`.
+    let neighbours: [[ScoredBook]]?
 
-    public init(store: Store, generationID: Int) throws {
+    public init(store: Store, generationID: Int, precomputingNeighbours: Bool = false) throws {
         self.generationID = generationID
         let loaded = try store.bookVectors(generationID: generationID)
         bookIDs = loaded.ids
@@ -77,6 +82,19 @@ public final class BookVectorIndex: Sendable {
         position = Dictionary(uniqueKeysWithValues: loaded.ids.enumerated().map { ($1, $0) })
         unitVectors = Matrix(stacking: loaded.vectors, columns: loaded.vectors.first?.count ?? 0).rowsNormalized
         itemItem = try store.itemItemWeights(generationID: generationID).map { ItemItemTerm(weights: $0, columns: loaded.ids) }
+        guard precomputingNeighbours else {
+            neighbours = nil
+            return
+        }
+        var all: [[ScoredBook]] = []
+        all.reserveCapacity(loaded.ids.count)
+        for block in 0..<(loaded.ids.count + Self.blockSize - 1) / Self.blockSize {
+            let cosines = Self.cosines(unitVectors, block: block)
+            for row in 0..<cosines.rows {
+                all.append(Self.nearest(cosines, row: row, position: block * Self.blockSize + row, k: Self.precomputedNeighbours, bookIDs: loaded.ids))
+            }
+        }
+        neighbours = all
     }
 
     public func contains(book: Int) -> Bool { position[book] != nil }
@@ -84,19 +102,40 @@ public final class BookVectorIndex: Sendable {
     /// The k books whose item vectors q_b have the highest cosine with the book's; ties by id.
     public func similar(book: Int, k: Int) throws -> [(bookID: Int, similarity: Float)] {
         guard let index = position[book] else { throw QueryError("unknown book \(book)") }
-        // Cosines of every book with this one: one matrix–vector product over the unit vectors.
-        let scores = multiply(unitVectors, Matrix(rows: unitVectors.columns, columns: 1, values: unitVectors.row(index)))
-        let top = scores.values.withUnsafeBufferPointer { TopKSelector(bookIDs: bookIDs).select($0, excluding: [Int32(index)], k: k) }
+        let top: [ScoredBook]
+        if let neighbours, k <= Self.precomputedNeighbours {
+            top = Array(neighbours[index].prefix(k))
+        } else {
+            let block = index / Self.blockSize
+            top = Self.nearest(Self.cosines(unitVectors, block: block), row: index - block * Self.blockSize, position: index, k: k, bookIDs: bookIDs)
+        }
         return top.map { (bookIDs[$0.book], $0.logit) }
+    }
+
+    /// The cosines of the books of one block with every book: (books in the block) × (all books).
+    private static func cosines(_ unit: Matrix, block: Int) -> Matrix {
+        let start = block * blockSize, end = min(start + blockSize, unit.rows)
+        let rows = Matrix(rows: end - start, columns: unit.columns, values: Array(unit.values[(start * unit.columns)..<(end * unit.columns)]))
+        return multiply(rows, unit, transposeB: true)
+    }
+
+    /// The k highest of one row of cosines, the book itself left out.
+    private static func nearest(_ cosines: Matrix, row: Int, position: Int, k: Int, bookIDs: [Int]) -> [ScoredBook] {
+        cosines.values.withUnsafeBufferPointer { all in
+            let values = UnsafeBufferPointer(rebasing: all[(row * cosines.columns)..<((row + 1) * cosines.columns)])
+            return TopKSelector(bookIDs: bookIDs).select(values, excluding: [Int32(position)], k: k)
+        }
     }
 
     /// The cosine of two books' item vectors, nil when either has none.
     public func cosine(_ a: Int, _ b: Int) -> Float? {
         guard let i = position[a], let j = position[b] else { return nil }
-        let u = unitVectors.row(i), v = unitVectors.row(j)
-        var sum: Float = 0
-        for f in 0..<u.count { sum += u[f] * v[f] }
-        return sum
+        let d = unitVectors.columns
+        return unitVectors.values.withUnsafeBufferPointer { values in
+            var sum: Float = 0
+            for f in 0..<d { sum += values[i * d + f] * values[j * d + f] }
+            return sum
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCLI
+import BookrecCore
 import BookrecMetrics
 import BookrecService
 import Foundation
@@ -24,6 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Requests run side by side on the event loops; OpenBLAS's own threads would fight them.
+        setBLASThreads(1)
         let registry = PrometheusEndpoint.bootstrap()
         var logger = Logger(label: "bookrec-query")
         logger.logLevel = .notice

@@ -23,6 +23,12 @@ final class MetricsEndpointTests: XCTestCase {
 
         let worker = try cluster.startWorker(arguments: ["--metrics-port", "0"])
         let workerMetrics = try endpoint(in: { cluster.workerLogs() }, of: "worker")
+        // Everything the coordinator showed while it ran (a phase's duration appears once it ends).
+        var coordinatorTexts = [early]
+        while coordinator.isRunning {
+            if let text = try scrapeOrNil(coordinatorMetrics) { coordinatorTexts.append(text) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         let run = try coordinator.finish(timeout: 300)
         XCTAssertEqual(run.status, 0, run.error)
 
@@ -44,6 +50,24 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertGreaterThan(value(in: text, "bookrec_store_write_duration_seconds_count") ?? 0, 0, "store writes are timed")
         XCTAssertTrue(worker.isRunning)
         XCTAssertEqual(try scrapeOrNil(coordinatorMetrics), nil, "the coordinator's endpoint lives as long as its command")
+        XCTAssertTrue(coordinatorTexts.contains { $0.contains("bookrec_coordinator_phase_duration_seconds{phase=\"encode\"}") })
+
+        // The Grafana dashboard asks only for metrics that bookrec emits: those seen here and the
+        // service's own (a server on this store, asked once).
+        let (server, base) = try ServedCluster.startServer(cluster)
+        defer { server.process.terminate() }
+        XCTAssertEqual(try ServedCluster.request(base, "GET", "/v1/books/1").status, 200)
+        let serviceText = try ServedCluster.request(base, "GET", "/metrics").text
+        let emitted = ([text, serviceText] + coordinatorTexts).joined(separator: "\n")
+        let dashboard = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: TestCluster.root.appendingPathComponent("deploy/grafana/bookrec-dashboard.json"))) as! [String: Any]
+        let expressions = (dashboard["panels"] as! [[String: Any]]).flatMap { ($0["targets"] as! [[String: Any]]).map { $0["expr"] as! String } }
+        XCTAssertGreaterThanOrEqual(expressions.count, 9)
+        for expression in expressions {
+            for match in expression.matches(of: #/(bookrec_[a-z_]+|hb_requests|http_server_request_duration_bucket)/#) {
+                XCTAssertTrue(emitted.contains(String(match.output.0)), "the dashboard's \(match.output.0) is emitted")
+            }
+        }
     }
 
     /// The metrics URL a process printed when it started listening.
