@@ -118,6 +118,7 @@ let package = Package(
         .testTarget(name: "BookrecMiniLMTests", dependencies: ["BookrecMiniLM"]),
         .testTarget(name: "BookrecEfficientNetTests", dependencies: ["BookrecEfficientNet", "BookrecImaging"]),
         .testTarget(name: "BookrecQueueTests", dependencies: ["BookrecQueue"]),
+        .testTarget(name: "BookrecServiceTests", dependencies: ["BookrecService"]),
         .testTarget(
             name: "BookrecClusterTests",
             dependencies: ["BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecQueue", "BookrecPipeline", "BookrecService",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what bookrec needs and is missing: Debian packages and the pretrained encoder weights.
+# Further Debian packages to install may be named as arguments (the tests' browser).
 # Safe to run again: it only does what is not done yet.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(librabbitmq-dev libsqlite3-dev libopenblas0 libjpeg62-turbo-dev libpng-dev rabbitmq-server)
+packages=(librabbitmq-dev libsqlite3-dev libopenblas0 libjpeg62-turbo-dev libpng-dev rabbitmq-server "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -4,7 +4,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-scripts/setup.sh
+# Debian's chromium and chromedriver: the service's pages are checked in a real browser.
+scripts/setup.sh chromium chromium-driver
 export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
 trap 'scripts/broker.sh stop' EXIT
 scripts/broker.sh start
@@ -21,20 +22,9 @@ if ! PYTHONPATH=.run/tools python3 -c "import PIL" 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools pillow==11.3.0
 fi
 # The HTTP service is checked by schemathesis against its OpenAPI document, and its pages in
-# Debian's chromium through chromedriver (Selenium).
+# chromium through chromedriver (Selenium).
 if ! PYTHONPATH=.run/tools python3 -c "import schemathesis, selenium" 2>/dev/null; then
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools schemathesis==4.32.5 selenium==4.27.1
-fi
-browser=()
-for package in chromium chromium-driver; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || browser+=("$package")
-done
-if ((${#browser[@]})); then
-    echo "test: installing ${browser[*]}"
-    sudo_cmd=""
-    [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${browser[@]}" >/dev/null
 fi
 "$compose" -f docker-compose.yml config -q
 echo "docker-compose.yml: valid"

@@ -19,7 +19,7 @@ struct APIRoutes {
             let user = try pathID(context, "id")
             let k = try bookCount(request)
             let served = try await generations.current()
-            return try json(try served.reader.recommendationList(user: user, k: k, vectors: served.vectors))
+            return try json(try served.recommendationList(user: user, k: k, vectors: served.vectors))
         }
         router.get("/v1/books/:id") { _, context in
             let book = try pathID(context, "id")
@@ -29,7 +29,7 @@ struct APIRoutes {
             let book = try pathID(context, "id")
             let k = try bookCount(request)
             let served = try await generations.current()
-            return try json(try served.reader.similarBooks(book: book, k: k, vectors: served.vectors))
+            return try json(try served.similarBooks(book: book, k: k, vectors: served.vectors))
         }
         router.post("/v1/rank") { request, context in
             let body = try await request.body.collect(upTo: Self.maximumRankBody)
@@ -84,6 +84,10 @@ struct APIRoutes {
 struct RankRequest: Codable {
     var userID: Int
     var bookIDs: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id", bookIDs = "book_ids"
+    }
 }
 
 struct Health: Codable {
@@ -128,10 +132,10 @@ func imageType(_ bytes: Data) -> String {
 func describe(_ error: any Error) -> String {
     guard let error = error as? DecodingError else { return "\(error)" }
     func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? snakeCase($0.stringValue) }.joined(separator: ".")
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
     switch error {
-    case .keyNotFound(let key, _): return "\(snakeCase(key.stringValue)) is missing"
+    case .keyNotFound(let key, _): return "\(key.stringValue) is missing"
     case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(path(context)): \(context.debugDescription)"
     case .dataCorrupted(let context):
         return context.codingPath.isEmpty ? "not valid JSON (\(context.debugDescription))" : "\(path(context)): \(context.debugDescription)"

@@ -3,13 +3,18 @@ import BookrecStore
 import Foundation
 
 // The answers of bookrec-query, one Codable type each: `bookrec-query … --json` prints them and
-// the HTTP service returns them, so the two cannot drift apart. JSON keys are snake_case.
+// the HTTP service returns them, so the two cannot drift apart. JSON keys are snake_case, spelled
+// out in CodingKeys (a key strategy would cost a third of a request's time).
 
 /// A reader's stored top-K (`recommend`, `GET /v1/readers/{id}/recommendations`).
 public struct RecommendationList: Codable, Equatable, Sendable {
     public var userID: Int
     public var generation: Int
     public var recommendations: [RecommendedBook]
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id", generation, recommendations
+    }
 }
 
 public struct RecommendedBook: Codable, Equatable, Sendable {
@@ -21,6 +26,10 @@ public struct RecommendedBook: Codable, Equatable, Sendable {
     /// The reader's own highly rated book whose item vector is closest to this one, where the
     /// model can say (the service fills it in; the CLI leaves it out).
     public var closeTo: RelatedBook?
+
+    enum CodingKeys: String, CodingKey {
+        case rank, bookID = "book_id", score, title, authors, closeTo = "close_to"
+    }
 }
 
 /// A book named as the reason for another, with the cosine of their item vectors.
@@ -28,6 +37,10 @@ public struct RelatedBook: Codable, Equatable, Sendable {
     public var bookID: Int
     public var title: String
     public var similarity: Double
+
+    enum CodingKeys: String, CodingKey {
+        case bookID = "book_id", title, similarity
+    }
 }
 
 /// Nearest books by item vector (`similar`, `GET /v1/books/{id}/similar`).
@@ -35,6 +48,10 @@ public struct SimilarBooks: Codable, Equatable, Sendable {
     public var bookID: Int
     public var generation: Int
     public var similar: [SimilarBook]
+
+    enum CodingKeys: String, CodingKey {
+        case bookID = "book_id", generation, similar
+    }
 }
 
 public struct SimilarBook: Codable, Equatable, Sendable {
@@ -42,6 +59,10 @@ public struct SimilarBook: Codable, Equatable, Sendable {
     public var similarity: Double
     public var title: String
     public var authors: String
+
+    enum CodingKeys: String, CodingKey {
+        case bookID = "book_id", similarity, title, authors
+    }
 }
 
 /// Candidates scored for a reader, best first (`rank`, `POST /v1/rank`).
@@ -49,11 +70,19 @@ public struct RankedBooks: Codable, Equatable, Sendable {
     public var userID: Int
     public var generation: Int
     public var ranked: [RankedBook]
+
+    enum CodingKeys: String, CodingKey {
+        case userID = "user_id", generation, ranked
+    }
 }
 
 public struct RankedBook: Codable, Equatable, Sendable {
     public var bookID: Int
     public var score: Double
+
+    enum CodingKeys: String, CodingKey {
+        case bookID = "book_id", score
+    }
 }
 
 /// A book of the catalog (`GET /v1/books/{id}`).
@@ -69,6 +98,10 @@ public struct BookDetails: Codable, Equatable, Sendable {
     public var genres: [String]
     /// Where its cover is served (`/covers/{id}`), absent when it has none.
     public var cover: String?
+
+    enum CodingKeys: String, CodingKey {
+        case bookID = "book_id", title, authors, year, language, isbn13, description, tags, genres, cover
+    }
 }
 
 /// Generations, their shards and the dead-lettered jobs (`status`, `GET /v1/status`).
@@ -82,6 +115,10 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var queues: [QueueDepth]?
     /// Why the queue depths are missing.
     public var broker: String?
+
+    enum CodingKeys: String, CodingKey {
+        case store, activeGeneration = "active_generation", generations, deadLetters = "dead_letters", queues, broker
+    }
 }
 
 public struct GenerationStatus: Codable, Equatable, Sendable {
@@ -93,6 +130,10 @@ public struct GenerationStatus: Codable, Equatable, Sendable {
     public var createdAt: String
     /// Shards by phase: encode, train, score.
     public var shards: [String: ShardProgress]
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, active, encoders, createdAt = "created_at", shards
+    }
 }
 
 public struct ShardProgress: Codable, Equatable, Sendable {
@@ -126,97 +167,80 @@ public struct QueueDepth: Codable, Equatable, Sendable {
     }
 }
 
-/// The JSON form of every answer: snake_case keys, sorted; a value JSON cannot hold (a NaN
-/// score from a damaged vector) is an error, not a silent null.
+/// The JSON form of every answer: snake_case keys (each type's CodingKeys), sorted; a value JSON
+/// cannot hold (a NaN score from a damaged vector) is an error, not a silent null.
 public func encodeAnswer<T: Encodable>(_ value: T) throws -> Data {
+    if let writes = value as? any AnswerJSON {
+        var json = JSONText()
+        try writes.write(to: &json)
+        return Data(json.bytes)
+    }
     let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .custom { path in AnswerKey(snakeCase(path.last!.stringValue)) }
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return try encoder.encode(value)
 }
 
-/// Reads an answer (or a request body) back: the inverse of `encodeAnswer`.
+/// Reads an answer (or a request body) back.
 public func decodeAnswer<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-    let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .custom { path in AnswerKey(camelCase(path.last!.stringValue)) }
-    return try decoder.decode(type, from: data)
+    try JSONDecoder().decode(type, from: data)
 }
 
-/// `userID` → `user_id`, `bookIDs` → `book_ids`, `closeTo` → `close_to`. (Foundation's own
-/// strategy writes `book_i_ds` and reads `user_id` back as `userId`.)
-func snakeCase(_ name: String) -> String {
-    name.replacingOccurrences(of: "IDs", with: "_ids").replacingOccurrences(of: "ID", with: "_id")
-        .reduce(into: "") { result, character in
-            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
-        }
+// MARK: - Building the answers
+
+/// Where the answers' facts come from: the store itself (`QueryReader`, for the CLI) or one
+/// generation held in memory (`ServedGeneration`, for the service). Both give the same facts, so
+/// the answers built from them below are the same.
+public protocol AnswerSource {
+    var generationID: Int { get }
+    /// The reader's stored top k, best first; a QueryError for a reader without a list.
+    func recommendations(user: Int, k: Int) throws -> [StoredRecommendation]
+    /// The books the reader rated 4 or 5 (all they rated, when none so high).
+    func likedBooks(user: Int) throws -> [Int]
+    func titles(_ ids: [Int]) throws -> [Int: (title: String, authors: String)]
 }
 
-/// The inverse of `snakeCase`.
-func camelCase(_ name: String) -> String {
-    name.split(separator: "_").enumerated().map { index, word in
-        if index == 0 { return String(word) }
-        switch word {
-        case "id": return "ID"
-        case "ids": return "IDs"
-        default: return word.prefix(1).uppercased() + word.dropFirst()
-        }
-    }.joined()
-}
+/// How close (cosine of item vectors) a reader's book must be to be named as the reason for a
+/// recommendation; below it the list says nothing rather than something weak.
+let minimumReasonSimilarity: Float = 0.25
 
-private struct AnswerKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-// MARK: - Building the answers from a store
-
-extension QueryReader {
-    /// How close (cosine of item vectors) a reader's book must be to be named as the reason for
-    /// a recommendation; below it the list says nothing rather than something weak.
-    static let minimumReasonSimilarity: Float = 0.25
-
+extension AnswerSource {
     /// The reader's top k with titles; `vectors` (when in memory) adds the book each is close to.
     public func recommendationList(user: Int, k: Int, vectors: BookVectorIndex? = nil) throws -> RecommendationList {
         let list = try recommendations(user: user, k: k)
-        var reasons: [Int: RelatedBook] = [:]
-        var titles = list.map(\.bookID)
+        var reasons: [Int: (book: Int, similarity: Float)] = [:]
         if let vectors {
             let liked = try likedBooks(user: user)
             for entry in list {
-                let best = liked.compactMap { book in vectors.cosine(entry.bookID, book).map { (book, $0) } }
-                    .max { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 > $1.0 }
-                if let (book, similarity) = best, similarity >= Self.minimumReasonSimilarity {
-                    reasons[entry.bookID] = RelatedBook(bookID: book, title: "", similarity: Double(similarity))
+                if let best = vectors.closest(to: entry.bookID, among: liked), best.similarity >= minimumReasonSimilarity {
+                    reasons[entry.bookID] = best
                 }
             }
-            titles += reasons.values.map(\.bookID)
         }
-        let books = try store.bookTitles(ids: titles)
+        let books = try titles(list.map(\.bookID) + reasons.values.map(\.book))
         return RecommendationList(userID: user, generation: generationID, recommendations: list.map { entry in
-            var reason = reasons[entry.bookID]
-            if let reasonBook = reason?.bookID { reason?.title = books[reasonBook]?.title ?? "" }
-            return RecommendedBook(
+            RecommendedBook(
                 rank: entry.rank, bookID: entry.bookID, score: entry.score,
-                title: books[entry.bookID]?.title ?? "", authors: books[entry.bookID]?.authors ?? "", closeTo: reason)
+                title: books[entry.bookID]?.title ?? "", authors: books[entry.bookID]?.authors ?? "",
+                closeTo: reasons[entry.bookID].map { RelatedBook(bookID: $0.book, title: books[$0.book]?.title ?? "", similarity: Double($0.similarity)) })
         })
-    }
-
-    /// The books the reader rated 4 or 5 (all they rated, when none so high).
-    private func likedBooks(user: Int) throws -> [Int] {
-        let ratings = try store.ratings(userIDs: [user])[user] ?? []
-        let liked = ratings.filter { $0.rating >= 4 }
-        return (liked.isEmpty ? ratings : liked).map(\.book)
     }
 
     public func similarBooks(book: Int, k: Int, vectors: BookVectorIndex) throws -> SimilarBooks {
         let list = try vectors.similar(book: book, k: k)
-        let books = try store.bookTitles(ids: list.map(\.bookID))
+        let books = try titles(list.map(\.bookID))
         return SimilarBooks(bookID: book, generation: generationID, similar: list.map {
             SimilarBook(bookID: $0.bookID, similarity: Double($0.similarity), title: books[$0.bookID]?.title ?? "", authors: books[$0.bookID]?.authors ?? "")
         })
+    }
+}
+
+extension QueryReader: AnswerSource {
+    public func likedBooks(user: Int) throws -> [Int] {
+        booksLiked(in: try store.ratings(userIDs: [user])[user] ?? [])
+    }
+
+    public func titles(_ ids: [Int]) throws -> [Int: (title: String, authors: String)] {
+        try store.bookTitles(ids: ids)
     }
 
     /// The candidates scored for the reader, best first, ties by id.
@@ -225,6 +249,12 @@ extension QueryReader {
             .sorted { $0.score != $1.score ? $0.score > $1.score : $0.bookID < $1.bookID }
         return RankedBooks(userID: user, generation: generationID, ranked: ranked.map { RankedBook(bookID: $0.bookID, score: Double($0.score)) })
     }
+}
+
+/// The books a reader rated 4 or 5, or all they rated when none so high.
+func booksLiked(in ratings: [Rating]) -> [Int] {
+    let liked = ratings.filter { $0.rating >= 4 }
+    return (liked.isEmpty ? ratings : liked).map(\.book)
 }
 
 extension Store {

@@ -20,7 +20,7 @@ struct PageRoutes {
         router.get("/") { _, _ in
             try await page {
                 let served = try await generations.current()
-                let readers = try served.reader.store.readersWithRecommendations(generationID: served.generationID, limit: 5)
+                let readers = served.exampleReaders(5)
                 return try render("home", HomePage(generation: served.generationID, exampleReaders: readers))
             }
         }
@@ -30,7 +30,7 @@ struct PageRoutes {
             try await page {
                 let user = try pagePathID(context)
                 let served = try await generations.current()
-                let list = try served.reader.recommendationList(user: user, k: 10, vectors: served.vectors)
+                let list = try served.recommendationList(user: user, k: 10, vectors: served.vectors)
                 let covered = try coveredBooks(served.reader.store, list.recommendations.map(\.bookID))
                 let cards = list.recommendations.map { entry in
                     BookCard(
@@ -46,7 +46,7 @@ struct PageRoutes {
                 let served = try await generations.current()
                 let store = served.reader.store
                 let book = try store.bookDetails(id)
-                let similar = served.vectors.contains(book: id) ? try served.reader.similarBooks(book: id, k: 10, vectors: served.vectors).similar : []
+                let similar = served.vectors.contains(book: id) ? try served.similarBooks(book: id, k: 10, vectors: served.vectors).similar : []
                 let covered = try coveredBooks(store, [id] + similar.map(\.bookID))
                 let cards = similar.enumerated().map { index, entry in
                     BookCard(

@@ -1,38 +1,101 @@
+import BookrecCore
 import BookrecStore
 import Foundation
 
-/// What the service answers from: the store's active generation and its book vectors in memory.
-/// A request takes one of these at its start and reads only that generation, so it never sees
-/// a half-written one, and activation or rollback is followed on the next request.
-public struct ServedGeneration: Sendable {
+/// One generation held in memory for the service: every reader's stored list, the books each
+/// reader liked, every book's title, and the book vectors with each book's nearest books. It is
+/// read from the store once, after the generation was activated (so complete), and never changes:
+/// a request answers from one of these, never from a half-written generation.
+public final class ServedGeneration: AnswerSource, Sendable {
     public let reader: QueryReader
     public let vectors: BookVectorIndex
+    private let lists: [Int: [StoredRecommendation]]
+    private let liked: [Int: [Int]]
+    private let bookTitles: [Int: (title: String, authors: String)]
+
     public var generationID: Int { reader.generationID }
+
+    /// Reads the generation: about 10 s on the bundled data (2.7 million stored list rows, 900,000
+    /// ratings, the cosines of 10,000 × 10,000 books).
+    public init(store: Store, generationID: Int) throws {
+        reader = QueryReader(store: store, generationID: generationID)
+        vectors = try BookVectorIndex(store: store, generationID: generationID, precomputingNeighbours: true)
+        var lists: [Int: [StoredRecommendation]] = [:]
+        try store.forEachRecommendation(generationID: generationID, limit: Int.max) { user, entry in
+            lists[user, default: []].append(entry)
+        }
+        self.lists = lists
+        let catalog = try store.loadCatalog()
+        liked = Dictionary(grouping: catalog.ratings, by: \.user).mapValues(booksLiked(in:))
+        bookTitles = Dictionary(uniqueKeysWithValues: catalog.books.map { ($0.id, ($0.title, $0.authors)) })
+    }
+
+    public func recommendations(user: Int, k: Int) throws -> [StoredRecommendation] {
+        guard let list = lists[user] else {
+            throw QueryError("unknown reader \(user): no recommendations in generation \(generationID)")
+        }
+        return Array(list.prefix(k))
+    }
+
+    public func likedBooks(user: Int) throws -> [Int] { liked[user] ?? [] }
+
+    public func titles(_ ids: [Int]) throws -> [Int: (title: String, authors: String)] {
+        var found: [Int: (title: String, authors: String)] = [:]
+        for id in ids { found[id] = bookTitles[id] }
+        return found
+    }
+
+    /// The first readers (by id) with a list: examples for the home page.
+    func exampleReaders(_ count: Int) -> [Int] { Array(lists.keys.sorted().prefix(count)) }
 }
 
 /// Follows the store's active generation: each request reads the active id (one primary-key
-/// read) and gets the generation it names, loading its vectors once when it changes.
+/// read). When it names a generation not yet in memory, that one is loaded on a thread of its
+/// own while requests go on answering from the previous generation, complete and consistent;
+/// only the very first requests wait for a load.
 public final class GenerationFollower: @unchecked Sendable {
     public let storePath: String
     private let lock = NSLock()
     private var store: Store?
     private var served: ServedGeneration?
-    private let loader = Loader()
+    private var loading: (generationID: Int, waiters: [CheckedContinuation<ServedGeneration, any Error>])?
 
     public init(storePath: String) {
         self.storePath = storePath
     }
 
-    /// The active generation, or a 503 problem while there is no store or no active generation.
+    /// The generation to answer from, or a 503 problem while there is no store or no active generation.
     public func current() async throws -> ServedGeneration {
         let store = try openStore()
         guard let active = try store.activeGenerationID() else {
             throw Problem(.serviceUnavailable, "no generation is active yet; run `bookrec-coordinator run`")
         }
-        if let served = lock.withLock({ self.served }), served.generationID == active { return served }
-        let loaded = try await loader.load(store: store, generationID: active)
-        lock.withLock { served = loaded }
-        return loaded
+        return try await withCheckedThrowingContinuation { continuation in
+            let answerNow: ServedGeneration? = lock.withLock {
+                if let served, served.generationID == active { return served }
+                if loading?.generationID != active {
+                    // Whoever waited for an older load now waits for this one.
+                    loading = (active, loading?.waiters ?? [])
+                    Thread.detachNewThread { self.load(active, from: store) }
+                }
+                if let served { return served }
+                loading!.waiters.append(continuation)
+                return nil
+            }
+            if let answerNow { continuation.resume(returning: answerNow) }
+        }
+    }
+
+    private func load(_ generationID: Int, from store: Store) {
+        let result = Result { try ServedGeneration(store: store, generationID: generationID) }
+        let waiters: [CheckedContinuation<ServedGeneration, any Error>] = lock.withLock {
+            guard loading?.generationID == generationID else { return [] }  // a newer activation took over
+            let waiting = loading!.waiters
+            loading = nil
+            if case .success(let loaded) = result { served = loaded }
+            return waiting
+        }
+        for waiter in waiters { waiter.resume(with: result) }
     }
 
     /// The store, opened read-only once it exists.
@@ -44,20 +107,5 @@ public final class GenerationFollower: @unchecked Sendable {
         let opened = try Store(path: storePath, readOnly: true)
         lock.withLock { store = opened }
         return opened
-    }
-
-    /// Loads one generation at a time, so that requests arriving together after an activation
-    /// wait for one load instead of each starting their own.
-    private actor Loader {
-        private var last: ServedGeneration?
-
-        func load(store: Store, generationID: Int) throws -> ServedGeneration {
-            if let last, last.generationID == generationID { return last }
-            let reader = QueryReader(store: store, generationID: generationID)
-            let vectors = try BookVectorIndex(store: store, generationID: generationID, precomputingNeighbours: true)
-            let loaded = ServedGeneration(reader: reader, vectors: vectors)
-            last = loaded
-            return loaded
-        }
     }
 }

@@ -127,16 +127,40 @@ public final class BookVectorIndex: Sendable {
         }
     }
 
-    /// The cosine of two books' item vectors, nil when either has none.
-    public func cosine(_ a: Int, _ b: Int) -> Float? {
-        guard let i = position[a], let j = position[b] else { return nil }
+    /// Of `candidates`, the book whose item vector has the highest cosine with `book`'s (ties by
+    /// the lower id), with that cosine; nil when none of them or `book` has a vector.
+    public func closest(to book: Int, among candidates: [Int]) -> (book: Int, similarity: Float)? {
+        guard let i = position[book] else { return nil }
         let d = unitVectors.columns
         return unitVectors.values.withUnsafeBufferPointer { values in
-            var sum: Float = 0
-            for f in 0..<d { sum += values[i * d + f] * values[j * d + f] }
-            return sum
+            let target = UnsafeBufferPointer(rebasing: values[(i * d)..<((i + 1) * d)])
+            var best: (book: Int, similarity: Float)?
+            for candidate in candidates {
+                guard let j = position[candidate] else { continue }
+                let sum = dot(target, UnsafeBufferPointer(rebasing: values[(j * d)..<((j + 1) * d)]))
+                if best == nil || sum > best!.similarity || (sum == best!.similarity && candidate < best!.book) { best = (candidate, sum) }
+            }
+            return best
         }
     }
+}
+
+/// Σ a_i b_i in eight lanes (a plain loop is not vectorised: the compiler keeps the order of a
+/// float sum), then the lanes and the tail.
+private func dot(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+    var lanes = SIMD8<Float>()
+    let whole = a.count / 8 * 8
+    var f = 0
+    while f < whole {
+        lanes += SIMD8(a[f..<(f + 8)]) * SIMD8(b[f..<(f + 8)])
+        f += 8
+    }
+    var sum = lanes.sum()
+    while f < a.count {
+        sum += a[f] * b[f]
+        f += 1
+    }
+    return sum
 }
 
 /// Scores pairs from memory: every book vector and, on demand, each reader's vector.

@@ -161,15 +161,6 @@ extension Store {
         }
     }
 
-    /// The first readers (by id) with a list in this generation: examples for the service's home page.
-    public func readersWithRecommendations(generationID: Int, limit: Int) throws -> [Int] {
-        try read { db in
-            try Int.fetchAll(
-                db, sql: "SELECT userId FROM recommendation WHERE generationId = ? AND rank = 1 ORDER BY userId LIMIT ?",
-                arguments: [generationID, limit])
-        }
-    }
-
     /// Streams every reader's list in (user, rank) order without loading them all.
     public func forEachRecommendation(generationID: Int, limit: Int, _ body: (Int, StoredRecommendation) throws -> Void) throws {
         try read { db in

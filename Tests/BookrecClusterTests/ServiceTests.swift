@@ -177,7 +177,7 @@ final class ServiceTests: XCTestCase {
         let store = try Store(path: cluster.storePath, readOnly: true)
         let active = try XCTUnwrap(store.activeGenerationID())
         // A reader whose top 10 has a book with a cover, so that a real cover is loaded.
-        let readers = try store.readersWithRecommendations(generationID: active, limit: 500)
+        let readers = try store.readerIDs(generationID: active)
         let reader = try XCTUnwrap(try readers.first { user in
             !(try store.coverHashes(bookIDs: store.recommendations(generationID: active, userID: user, limit: 10).map(\.bookID)).isEmpty)
         })
@@ -240,7 +240,7 @@ final class ServiceTests: XCTestCase {
         let after = try XCTUnwrap(store.activeGenerationID())
         XCTAssertGreaterThan(after, before)
 
-        XCTAssertEqual(try decodeAnswer(Readiness.self, from: try served.get("/readyz").body).generation, after)
+        try waitForServedGeneration(after)
         let similar = try served.get("/v1/books/\(newBook)/similar?k=3")
         XCTAssertEqual(similar.status, 200, similar.text)
         XCTAssertEqual(try decodeAnswer(SimilarBooks.self, from: similar.body).generation, after)
@@ -251,9 +251,17 @@ final class ServiceTests: XCTestCase {
         XCTAssertEqual(list, try decodeAnswer(RecommendationList.self, from: Data(cli.output.utf8)))
 
         XCTAssertEqual(try cluster.run("bookrec-coordinator", ["rollback", "--to", "\(before)"]).status, 0)
-        XCTAssertEqual(try decodeAnswer(Readiness.self, from: try served.get("/readyz").body).generation, before)
+        try waitForServedGeneration(before)
         let gone = try served.get("/v1/books/\(newBook)/similar")
         XCTAssertEqual(gone.status, 404, "generation \(before) has no vector for the new book: \(gone.text)")
+    }
+
+    /// Waits until the service answers from this generation: it loads a newly activated one in
+    /// the background and answers from the previous one meanwhile.
+    private func waitForServedGeneration(_ generation: Int) throws {
+        try waitFor("the service to answer from generation \(generation)", timeout: 60) {
+            (try? decodeAnswer(Readiness.self, from: served.get("/readyz").body).generation) == generation
+        }
     }
 
     /// SIGTERM: the server stops accepting, finishes what it has, and exits 0.
