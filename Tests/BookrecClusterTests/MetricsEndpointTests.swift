@@ -57,7 +57,8 @@ final class MetricsEndpointTests: XCTestCase {
         let (server, base) = try ServedCluster.startServer(cluster)
         defer { server.process.terminate() }
         XCTAssertEqual(try ServedCluster.request(base, "GET", "/v1/books/1").status, 200)
-        let serviceText = try ServedCluster.request(base, "GET", "/metrics").text
+        // A request's duration is recorded once its answer is written, a moment after the client has it.
+        let serviceText = try scrapeWhen(URL(string: "metrics", relativeTo: base)!) { $0.contains("http_server_request_duration_bucket") }
         let emitted = ([text, serviceText] + coordinatorTexts).joined(separator: "\n")
         let dashboard = try JSONSerialization.jsonObject(
             with: Data(contentsOf: TestCluster.root.appendingPathComponent("deploy/grafana/bookrec-dashboard.json"))) as! [String: Any]
@@ -96,7 +97,7 @@ final class MetricsEndpointTests: XCTestCase {
 
     private func scrapeWhen(_ url: URL, _ condition: (String) -> Bool) throws -> String {
         var text = ""
-        try waitFor("the metrics to show the poison message", timeout: 60) {
+        try waitFor("the metrics to show what was asked for", timeout: 60) {
             text = (try? scrape(url)) ?? ""
             return condition(text)
         }

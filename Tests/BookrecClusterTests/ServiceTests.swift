@@ -151,6 +151,11 @@ final class ServiceTests: XCTestCase {
                       timed: try count("http_server_request_duration_count", "/v1/books/{id}", 200))
         for _ in 0..<3 { XCTAssertEqual(try served.get("/v1/books/1").status, 200) }
         XCTAssertEqual(try served.get("/v1/books/777777").status, 404)
+        // A request is counted once its answer is written, a moment after the client has it.
+        try waitFor("the four requests counted", timeout: 30) {
+            (try? count("http_server_request_duration_count", "/v1/books/{id}", 200)) == before.timed + 3
+                && (try? count("hb_requests", "/v1/books/{id}", 404)) == before.missing + 1
+        }
         XCTAssertEqual(try count("hb_requests", "/v1/books/{id}", 200), before.ok + 3)
         XCTAssertEqual(try count("hb_requests", "/v1/books/{id}", 404), before.missing + 1)
         XCTAssertEqual(try count("http_server_request_duration_count", "/v1/books/{id}", 200), before.timed + 3, "latency histogram")
