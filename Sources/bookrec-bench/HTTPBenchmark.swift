@@ -15,11 +15,14 @@ struct HTTPBenchmark: ParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @Option(help: "Concurrent keep-alive connections.") var connections = 64
-    @Option(help: "Seconds of load per endpoint.") var seconds = 10
+    @Option(help: "Seconds of load per endpoint and round.") var seconds = 5
+    @Option(help: "Rounds over the three endpoints, interleaved; the medians are printed.") var rounds = 3
     @Option(help: "wrk threads (the load generator shares the machine with the server).") var threads = 1
 
     func validate() throws {
-        guard connections >= 1, seconds >= 1, threads >= 1 else { throw ValidationError("--connections, --seconds and --threads must be at least 1") }
+        guard connections >= 1, seconds >= 1, threads >= 1, rounds >= 1 else {
+            throw ValidationError("--connections, --seconds, --threads and --rounds must be at least 1")
+        }
     }
 
     func run() throws {
@@ -36,15 +39,22 @@ struct HTTPBenchmark: ParsableCommand {
         // The first request loads the generation; each endpoint then runs 2 s unmeasured, so that
         // the figures are the steady state's, not the first touches of the lists in memory.
         _ = try wrk(server.base, path: { _ in "/readyz" }, ids: [0], seconds: 1)
-        func measure(_ path: (Int) -> String, _ ids: [Int]) throws -> (rate: Double, p50: Double, p99: Double, errors: Int) {
-            _ = try wrk(server.base, path: path, ids: ids, seconds: 2)
-            return try wrk(server.base, path: path, ids: ids, seconds: seconds)
+        let endpoints: [(path: (Int) -> String, ids: [Int])] = [
+            ({ _ in "/healthz" }, [0]), ({ "/v1/readers/\($0)/recommendations?k=10" }, sampledReaders), ({ "/v1/books/\($0)/similar?k=10" }, sampledBooks),
+        ]
+        for endpoint in endpoints { _ = try wrk(server.base, path: endpoint.path, ids: endpoint.ids, seconds: 2) }
+        // Interleaved rounds: whatever else slows the machine for a while slows all three alike.
+        var runs = [[(rate: Double, p50: Double, p99: Double, errors: Int)]](repeating: [], count: endpoints.count)
+        for _ in 0..<rounds {
+            for (index, endpoint) in endpoints.enumerated() { runs[index].append(try wrk(server.base, path: endpoint.path, ids: endpoint.ids, seconds: seconds)) }
         }
-        let health = try measure({ _ in "/healthz" }, [0])
-        let recommend = try measure({ "/v1/readers/\($0)/recommendations?k=10" }, sampledReaders)
-        let similar = try measure({ "/v1/books/\($0)/similar?k=10" }, sampledBooks)
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        let medians = runs.map { runs in
+            (rate: median(runs.map(\.rate)), p50: median(runs.map(\.p50)), p99: median(runs.map(\.p99)), errors: runs.map(\.errors).reduce(0, +))
+        }
+        let (health, recommend, similar) = (medians[0], medians[1], medians[2])
         let memory = server.peakResidentMegabytes()
-        print("store \(store.path), generation \(generation): \(readers.count) readers, \(books.count) books; wrk \(threads) thread(s), \(connections) connections, \(seconds) s each")
+        print("store \(store.path), generation \(generation): \(readers.count) readers, \(books.count) books; wrk \(threads) thread(s), \(connections) connections, medians of \(rounds) rounds of \(seconds) s")
         for (name, figures) in [("/healthz (baseline)", health), ("recommend -k 10", recommend), ("similar -k 10", similar)] {
             print(String(
                 format: "%@: %.0f requests/s = %.2f × /healthz, p50 %.2f ms, p99 %.2f ms, %d non-2xx",

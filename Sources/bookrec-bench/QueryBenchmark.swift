@@ -6,6 +6,7 @@ import Foundation
 
 /// `recommend` and `similar` lookups inside one process on a warm store, as latency percentiles
 /// and as ratios to a primary-key read of one reader vector through the same store in the same run.
+/// `similar` answers from neighbours precomputed as the service precomputes them.
 struct QueryBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "query",
@@ -19,7 +20,8 @@ struct QueryBenchmark: ParsableCommand {
         let store = try Store(path: storeOptions.path, readOnly: true)
         let reader = try QueryReader(store: store)
         let users = try store.readerIDs(generationID: reader.generationID)
-        let vectors = try reader.bookVectors()
+        // As the service holds a generation: each book's nearest books precomputed.
+        let vectors = try BookVectorIndex(store: store, generationID: reader.generationID, precomputingNeighbours: true)
         let books = vectors.bookIDs
         guard !users.isEmpty, !books.isEmpty else { throw ValidationError("the active generation of \(store.path) has no readers or books") }
         var generator = SeededGenerator(seed: 3)
