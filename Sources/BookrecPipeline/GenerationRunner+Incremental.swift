@@ -102,39 +102,44 @@ extension GenerationRunner {
 
     /// q_b and the book term of new books from their encodings and the generation's model: their
     /// content, plus the collaborative factors of their nearest rated books by content.
+    /// Places each new book on its own: a book's features, factors and neighbours come out of
+    /// matrix products whose rounding depends on the book's row in the call, so placing books one
+    /// per call gives every book the same vector whichever books were added with it (50 enqueued
+    /// files applied in a few generations equal one add-books of all of them).
     private func placeBooks(_ books: [Book], coverHashes: [Int: String], generationID: Int, configuration: RunConfiguration) throws {
         guard let blob = try store.blob(generationID: generationID, name: ModelBlob.parameters) else {
             throw RunFailure(description: "generation \(generationID) has no model parameters")
         }
         let parameters = try JSONDecoder().decode(ModelParameters.self, from: blob)
         let encoders = try EncoderSet(configuration: configuration, generationID: generationID, store: store, modelsDirectory: modelsDirectory)
-        let features = try ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
-            .features(for: books, coverHashes: coverHashes)
-        var side = parameters.itemSide(features, modalities: configuration.model.modalities, residualRows: Array(repeating: nil, count: books.count))
-        if configuration.model.collaborativeResidual {
-            // As the model step places the catalog's unrated books: by their nearest rated books,
-            // in the factors and in the item-item weights.
-            let stored = try store.bookVectors(generationID: generationID)
-            let rated = try store.ratedBookIDs()
-            let placements = side.placeByContent(
-                Array(0..<books.count), neighbours: ItemSide(vectors: stored.vectors, bookTerms: stored.terms),
-                among: stored.ids.indices.filter { rated.contains(stored.ids[$0]) }, contentFactors: configuration.model.contentFactors)
-            if var itemItem = try store.itemItemWeights(generationID: generationID) {
-                let position = Dictionary(uniqueKeysWithValues: itemItem.bookIDs.enumerated().map { ($1, Int32($0)) })
-                for (book, neighbours) in zip(books, placements) {
-                    // A neighbour that had no ratings when the model was fitted (added since, or
-                    // rated since) has no column of B of its own: it lends its placement.
-                    itemItem.place(bookID: book.id, nearest: neighbours.flatMap { neighbour -> [ItemItemWeights.Placement] in
-                        let id = stored.ids[neighbour.row]
-                        if let placed = itemItem.placements[id] { return placed.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
-                        return position[id].map { [.init(position: $0, weight: neighbour.weight)] } ?? []
-                    }, share: 1)
-                }
-                try store.saveBlob(generationID: generationID, name: ModelBlob.itemItem, bytes: itemItem.serialized())
+        let builder = ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
+        let stored = try store.bookVectors(generationID: generationID)
+        let rated = try store.ratedBookIDs()
+        let neighbours = ItemSide(vectors: stored.vectors, bookTerms: stored.terms)
+        let candidates = stored.ids.indices.filter { rated.contains(stored.ids[$0]) }
+        var itemItem = configuration.model.collaborativeResidual ? try store.itemItemWeights(generationID: generationID) : nil
+        let position = itemItem.map { Dictionary(uniqueKeysWithValues: $0.bookIDs.enumerated().map { ($1, Int32($0)) }) } ?? [:]
+        var placed: [(bookID: Int, vector: [Float], term: Float)] = []
+        for book in books {
+            var side = parameters.itemSide(
+                try builder.features(for: [book], coverHashes: coverHashes), modalities: configuration.model.modalities, residualRows: [nil])
+            if configuration.model.collaborativeResidual {
+                // As the model step places the catalog's unrated books: by their nearest rated books,
+                // in the factors and in the item-item weights.
+                let nearest = side.placeByContent([0], neighbours: neighbours, among: candidates, contentFactors: configuration.model.contentFactors)[0]
+                // A neighbour that had no ratings when the model was fitted (added since, or rated
+                // since) has no column of B of its own: it lends its placement.
+                let lent = itemItem?.placements ?? [:]
+                itemItem?.place(bookID: book.id, nearest: nearest.flatMap { neighbour -> [ItemItemWeights.Placement] in
+                    let id = stored.ids[neighbour.row]
+                    if let placement = lent[id] { return placement.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
+                    return position[id].map { [.init(position: $0, weight: neighbour.weight)] } ?? []
+                }, share: 1)
             }
+            placed.append((book.id, side.vectors.row(0), side.bookTerms[0]))
         }
-        try store.saveBookVectors(
-            generationID: generationID, books.enumerated().map { (row, book) in (book.id, side.vectors.row(row), side.bookTerms[row]) })
+        if let itemItem { try store.saveBlob(generationID: generationID, name: ModelBlob.itemItem, bytes: itemItem.serialized()) }
+        try store.saveBookVectors(generationID: generationID, placed)
     }
 
     /// p_u (and β_u) of each reader solved against the generation's fixed book vectors.

@@ -8,6 +8,8 @@ import Foundation
 ///                            work queues, dead-lettering to bookrec.dlx
 ///     <prefix>bookrec.dlx    (fanout) -> <prefix>bookrec.dead     dead letters, kept for inspection
 ///     <prefix>bookrec.retry  (fanout) -> <prefix>bookrec.retry    delay queue for retries
+///     <prefix>bookrec.reindex  enqueued reindex requests for `bookrec-coordinator serve`,
+///                            dead-lettering to bookrec.dlx
 ///
 /// Retries wait in the delay queue with a per-message TTL; when it expires the broker dead-letters
 /// the message to the default exchange under its routing key, which is its work queue's name, so
@@ -31,10 +33,11 @@ public struct Topology: Equatable, Sendable {
     public var deadLetterQueue: String { prefix + "bookrec.dead" }
     public var retryExchange: String { prefix + "bookrec.retry" }
     public var retryQueue: String { prefix + "bookrec.retry" }
+    public var reindexQueue: String { prefix + "bookrec.reindex" }
 
     public var workQueues: [String] { [encodeQueue, trainQueue, scoreQueue] }
     /// Every queue, in the order `bookrec-query status` shows them.
-    public var allQueues: [String] { workQueues + [retryQueue, deadLetterQueue] }
+    public var allQueues: [String] { workQueues + [reindexQueue, retryQueue, deadLetterQueue] }
 
     /// The work queue for a job kind.
     public func queue(for kind: JobMessage.Kind) -> String {
@@ -57,7 +60,7 @@ public struct Topology: Equatable, Sendable {
             try connection.declareQueue(retryQueue, arguments: ["x-dead-letter-exchange": .string("")], channel: channel)
             try connection.bindQueue(retryQueue, exchange: retryExchange, channel: channel)
 
-            for queue in workQueues {
+            for queue in workQueues + [reindexQueue] {
                 try connection.declareQueue(queue, arguments: ["x-dead-letter-exchange": .string(deadLetterExchange)],
                                             channel: channel)
             }

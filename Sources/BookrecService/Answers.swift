@@ -111,13 +111,15 @@ public struct StatusReport: Codable, Equatable, Sendable {
     public var activeGeneration: Int?
     public var generations: [GenerationStatus]
     public var deadLetters: [DeadLetterStatus]
+    /// The latest enqueued reindex requests, newest first.
+    public var reindex: [ReindexStatus]
     /// Queue depths (the CLI only, when the broker is reachable).
     public var queues: [QueueDepth]?
     /// Why the queue depths are missing.
     public var broker: String?
 
     enum CodingKeys: String, CodingKey {
-        case store, activeGeneration = "active_generation", generations, deadLetters = "dead_letters", queues, broker
+        case store, activeGeneration = "active_generation", generations, deadLetters = "dead_letters", reindex, queues, broker
     }
 }
 
@@ -153,6 +155,23 @@ public struct DeadLetterStatus: Codable, Equatable, Sendable {
     /// True while its generation is being built (or it names none); false once that generation
     /// completed or was abandoned.
     public var current: Bool
+}
+
+/// An enqueued reindex request: queued, running (in the generation being built), done (activated
+/// in a generation) or failed with the reason.
+public struct ReindexStatus: Codable, Equatable, Sendable {
+    public var id: Int
+    public var kind: String
+    public var file: String
+    public var accepted: Int
+    public var state: String
+    public var generation: Int?
+    public var reason: String?
+    public var acceptedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, file, accepted, state, generation, reason, acceptedAt = "accepted_at"
+    }
 }
 
 public struct QueueDepth: Codable, Equatable, Sendable {
@@ -293,6 +312,17 @@ extension Store {
                 generation: letter.generationID, kind: letter.kind, shard: letter.shardIndex, reason: letter.reason,
                 at: timestamps.string(from: letter.at), current: state == nil || state == .building)
         }
-        return StatusReport(activeGeneration: active, generations: progress, deadLetters: deadLetters)
+        // A running request is in the generation of its kind being built, if one is yet.
+        let building = [
+            ReindexRequest.Kind.books: try unfinishedGeneration(kind: GenerationKind.addBooks.rawValue)?.id,
+            .ratings: try unfinishedGeneration(kind: GenerationKind.addRatings.rawValue)?.id,
+        ]
+        let reindex = try reindexRequests(limit: deadLetterLimit).map { request in
+            ReindexStatus(
+                id: request.id, kind: request.kind.rawValue, file: request.file, accepted: request.accepted, state: request.state.rawValue,
+                generation: request.state == .running ? building[request.kind] ?? nil : request.generationID, reason: request.reason,
+                acceptedAt: timestamps.string(from: request.acceptedAt))
+        }
+        return StatusReport(activeGeneration: active, generations: progress, deadLetters: deadLetters, reindex: reindex)
     }
 }

@@ -218,7 +218,7 @@ let openAPIDocument = #"""
       },
       "StatusReport": {
         "type": "object",
-        "required": ["generations", "dead_letters"],
+        "required": ["generations", "dead_letters", "reindex"],
         "properties": {
           "active_generation": {"type": "integer", "description": "Absent while no generation is active"},
           "generations": {
@@ -241,6 +241,24 @@ let openAPIDocument = #"""
                     "properties": {"total": {"type": "integer"}, "done": {"type": "integer"}, "running": {"type": "integer"}, "failed": {"type": "integer"}}
                   }
                 }
+              }
+            }
+          },
+          "reindex": {
+            "type": "array",
+            "description": "The latest enqueued reindex requests, newest first",
+            "items": {
+              "type": "object",
+              "required": ["id", "kind", "file", "accepted", "state", "accepted_at"],
+              "properties": {
+                "id": {"type": "integer"},
+                "kind": {"enum": ["books", "ratings"]},
+                "file": {"type": "string"},
+                "accepted": {"type": "integer"},
+                "state": {"enum": ["queued", "running", "done", "failed"]},
+                "generation": {"type": "integer"},
+                "reason": {"type": "string"},
+                "accepted_at": {"type": "string", "format": "date-time"}
               }
             }
           },

@@ -106,6 +106,22 @@ enum Schema {
             try db.alter(table: "recommendation") { t in t.add(column: "logit", .double) }
             try db.alter(table: "readerVector") { t in t.add(column: "ratingsHash", .text) }
         }
+        // Enqueued reindexing: one row per accepted file, applied by `bookrec-coordinator serve`.
+        migrator.registerMigration("v3: reindex requests") { db in
+            try db.create(table: "reindexRequest") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("kind", .text).notNull()  // books, ratings
+                t.column("contentHash", .text).notNull()
+                t.column("file", .text).notNull()
+                t.column("accepted", .integer).notNull()
+                t.column("state", .text).notNull()  // queued, running, done, failed
+                t.column("generationId", .integer)
+                t.column("reason", .text)
+                t.column("acceptedAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                t.uniqueKey(["kind", "contentHash"])
+            }
+        }
         return migrator
     }
 }

@@ -11,6 +11,6 @@ struct Coordinator: ParsableCommand {
             """,
         subcommands: [
             ImportCommand.self, RunCommand.self, AddBooksCommand.self, AddRatingsCommand.self, RollbackCommand.self,
-            GarbageCollectCommand.self, EvaluateCommand.self, EvaluateGenerationCommand.self,
+            GarbageCollectCommand.self, ServeCommand.self, EvaluateCommand.self, EvaluateGenerationCommand.self,
         ])
 }

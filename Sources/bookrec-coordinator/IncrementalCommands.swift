@@ -3,6 +3,7 @@ import BookrecCLI
 import BookrecCore
 import BookrecData
 import BookrecPipeline
+import BookrecQueue
 import BookrecStore
 import Foundation
 
@@ -23,10 +24,17 @@ struct AddBooksCommand: ParsableCommand {
             the new books; old books are not scored again. The new generation is activated in one transaction. \
             Any book of the catalog that the active generation lacks (e.g. one imported since) is added too. \
             Adding the same file again changes nothing. Interrupted, run it again to resume.
+
+            With --enqueue, the file is checked and its accepted books stored as now, and a request is \
+            published to the reindex queue for `bookrec-coordinator serve` to apply; its id is printed at once \
+            (`bookrec-query status` follows it). The same file enqueued twice is one request.
             """)
 
     @Argument(help: ArgumentHelp("CSV or JSON lines file of new books.", valueName: "file"))
     var file: String
+
+    @Flag(help: "Store the books and queue the request for `bookrec-coordinator serve` instead of applying it here.")
+    var enqueue = false
 
     @Option(help: ArgumentHelp("Folder the cover paths are read from and must stay inside (default: FILE's folder).", valueName: "folder"))
     var coversRoot: String?
@@ -40,8 +48,7 @@ struct AddBooksCommand: ParsableCommand {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
         try startMetrics(metricsOptions)
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let store = try Store(path: storeOptions.path)
+        let accept = { (store: Store) throws -> Int in
             var additions = NewBooksParser(coversRoot: coversRoot.map { URL(fileURLWithPath: $0) }).parse(file: URL(fileURLWithPath: file))
             try rejectChangedBooks(&additions, store: store)
             reportInput(additions)
@@ -49,6 +56,15 @@ struct AddBooksCommand: ParsableCommand {
                 throw ValidationError("no book could be read from \(file)")
             }
             print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
+            return additions.books.count
+        }
+        if enqueue {
+            let store = try Store(path: storeOptions.path)
+            return try enqueueReindex(.books, file: file, accepted: try accept(store), store: store, queue: queueOptions)
+        }
+        try withCoordinatorLock(storePath: storeOptions.path) {
+            let store = try Store(path: storeOptions.path)
+            _ = try accept(store)
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addBooks()
             report(outcome, of: "new books")
         }
@@ -71,6 +87,9 @@ struct AddRatingsCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("CSV file of ratings (user_id,book_id,rating).", valueName: "file"))
     var file: String
 
+    @Flag(help: "Store the ratings and queue the request for `bookrec-coordinator serve` instead of applying it here.")
+    var enqueue = false
+
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var queueOptions: QueueOptions
     @OptionGroup var modelsOptions: ModelsOptions
@@ -80,18 +99,44 @@ struct AddRatingsCommand: ParsableCommand {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
         try startMetrics(metricsOptions)
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let store = try Store(path: storeOptions.path)
+        let accept = { (store: Store) throws -> Int in
             let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())
             reportInput(additions)
             if additions.ratings.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {
                 throw ValidationError("no rating could be read from \(file)")
             }
             print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
+            return additions.ratings.count
+        }
+        if enqueue {
+            let store = try Store(path: storeOptions.path)
+            return try enqueueReindex(.ratings, file: file, accepted: try accept(store), store: store, queue: queueOptions)
+        }
+        try withCoordinatorLock(storePath: storeOptions.path) {
+            let store = try Store(path: storeOptions.path)
+            _ = try accept(store)
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addRatings()
             report(outcome, of: "readers with new ratings")
         }
     }
+}
+
+/// Records the accepted file as a reindex request (the same content is the same request) and
+/// publishes it to the reindex queue, confirmed; prints its id. A request already applied is not
+/// published again.
+private func enqueueReindex(_ kind: ReindexRequest.Kind, file: String, accepted: Int, store: Store, queue: QueueOptions) throws {
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+    let (request, isNew) = try store.acceptReindexRequest(kind: kind, contentHash: contentHash(Array(bytes)), file: file, accepted: accepted)
+    if request.state == .done {
+        print("reindex request \(request.id): this file was applied already, in generation \(request.generationID ?? -1)")
+        return
+    }
+    let topology = Topology(prefix: queue.prefix)
+    let publisher = try Publisher(url: try AMQPURL.fromEnvironment(), topology: topology, events: { printError("\($0)") })
+    defer { publisher.close() }
+    try publisher.publish(try ReindexMessage(requestID: request.id).outgoing(on: topology))
+    try publisher.waitForConfirms()
+    print("reindex request \(request.id) \(isNew ? "queued" : "already known (\(request.state.rawValue)), queued again"): \(accepted) \(kind.rawValue) from \(file)")
 }
 
 private func report(_ outcome: IncrementalOutcome, of what: String) {

@@ -47,6 +47,17 @@ struct StatusCommand: ParsableCommand {
             let job = letter.generation.map { "generation \($0) \(letter.kind ?? "") shard \(letter.shard ?? -1)" } ?? "a message that is not a job"
             print("  \(letter.current ? "" : "[past] ")\(job): \(letter.reason)")
         }
+        if !report.reindex.isEmpty { print("reindex requests (newest first):") }
+        for request in report.reindex {
+            let state: String
+            switch request.state {
+            case "running": state = "running" + (request.generation.map { " in generation \($0)" } ?? "")
+            case "done": state = "done: activated in generation \(request.generation ?? -1)"
+            case "failed": state = "failed: \(request.reason ?? "")"
+            default: state = request.state
+            }
+            print("  \(request.id) \(request.kind) (\(request.accepted) from \(request.file)): \(state)")
+        }
         if let broker = report.broker {
             print(broker)
         } else {

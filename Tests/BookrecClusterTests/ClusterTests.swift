@@ -143,7 +143,7 @@ final class ClusterTests: XCTestCase {
         let status = try cluster.run("bookrec-query", ["status", "--json"])
         let state = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
         XCTAssertEqual(state["active_generation"] as? Int, 1)
-        XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 5, "queue depths when the broker is reachable")
+        XCTAssertEqual((state["queues"] as? [[String: Any]])?.count, 6, "queue depths when the broker is reachable")
 
         // A damaged vector (NaN) makes a score JSON cannot hold: the command fails and says so,
         // instead of printing nothing and exiting 0.

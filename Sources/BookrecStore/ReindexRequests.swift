@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// A file of new books or ratings accepted for reindexing: its content is in the catalog, and
+/// `bookrec-coordinator serve` applies it in an incremental generation.
+public struct ReindexRequest: Equatable, Sendable {
+    public enum Kind: String, Sendable { case books, ratings }
+    public enum State: String, Sendable { case queued, running, done, failed }
+
+    public let id: Int
+    public let kind: Kind
+    public let file: String
+    /// Rows of the file that were accepted (the rejected ones were reported when it was enqueued).
+    public let accepted: Int
+    public let state: State
+    /// The generation that applies it (running) or applied it (done).
+    public let generationID: Int?
+    public let reason: String?
+    public let acceptedAt: Date
+}
+
+extension Store {
+    /// The request for this content, made now or found: the same file enqueued twice is one
+    /// request. Returns it and whether it is new.
+    public func acceptReindexRequest(kind: ReindexRequest.Kind, contentHash: String, file: String, accepted: Int) throws -> (ReindexRequest, isNew: Bool) {
+        try write("accepting a reindex request for \(file)") { db in
+            if let existing = try Row.fetchOne(
+                db, sql: "SELECT * FROM reindexRequest WHERE kind = ? AND contentHash = ?", arguments: [kind.rawValue, contentHash]) {
+                return (try Self.reindexRequest(from: existing), false)
+            }
+            try db.execute(
+                sql: "INSERT INTO reindexRequest (kind, contentHash, file, accepted, state, acceptedAt) VALUES (?, ?, ?, ?, 'queued', ?)",
+                arguments: [kind.rawValue, contentHash, file, accepted, Date()])
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM reindexRequest WHERE id = ?", arguments: [db.lastInsertedRowID])!
+            return (try Self.reindexRequest(from: row), true)
+        }
+    }
+
+    public func reindexRequest(_ id: Int) throws -> ReindexRequest? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM reindexRequest WHERE id = ?", arguments: [id]).map(Self.reindexRequest(from:)) }
+    }
+
+    /// Requests not yet applied (queued, or running when a service stopped), in acceptance order.
+    public func pendingReindexRequests() throws -> [ReindexRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM reindexRequest WHERE state IN ('queued', 'running') ORDER BY id").map(Self.reindexRequest(from:))
+        }
+    }
+
+    /// The latest requests, newest first.
+    public func reindexRequests(limit: Int) throws -> [ReindexRequest] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM reindexRequest ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.reindexRequest(from:))
+        }
+    }
+
+    /// Marks requests running, done or failed, in one transaction.
+    public func markReindexRequests(_ ids: [Int], state: ReindexRequest.State, generationID: Int?, reason: String? = nil) throws {
+        try write("marking reindex requests \(ids) \(state.rawValue)") { db in
+            let finished = state == .done || state == .failed ? Date() : nil
+            for id in ids {
+                try db.execute(
+                    sql: "UPDATE reindexRequest SET state = ?, generationId = ?, reason = ?, finishedAt = ? WHERE id = ?",
+                    arguments: [state.rawValue, generationID, reason, finished, id])
+            }
+        }
+    }
+
+    static func reindexRequest(from row: Row) throws -> ReindexRequest {
+        let id: Int = row["id"]
+        guard let kind = ReindexRequest.Kind(rawValue: row["kind"]), let state = ReindexRequest.State(rawValue: row["state"]) else {
+            throw StoreError("reindex request \(id) in the store is damaged: kind \(row["kind"] as String? ?? "-"), state \(row["state"] as String? ?? "-")")
+        }
+        return ReindexRequest(
+            id: id, kind: kind, file: row["file"], accepted: row["accepted"], state: state, generationID: row["generationId"],
+            reason: row["reason"], acceptedAt: row["acceptedAt"])
+    }
+}

@@ -1,0 +1,121 @@
+import BookrecCore
+import BookrecQueue
+import BookrecService
+import BookrecStore
+import Foundation
+import XCTest
+
+/// `bookrec-coordinator serve` with `add-books --enqueue` through the real executables, a real
+/// broker and a real store: 50 requests become a few generations equal to one foreground add-books
+/// of all of them, a kill -9 of the service mid-generation loses and repeats nothing, a malformed
+/// message is dead-lettered while the service goes on.
+final class ReindexServiceTests: XCTestCase {
+    let runArguments = ["run", "--fused-dimension", "32", "--factors", "64", "--epochs", "3", "--encode-shard-size", "40", "--score-shard-size", "250", "--top-k", "20"]
+
+    func testFiftyEnqueuedFilesBecomeAFewGenerationsEqualToOneAddBooksAndAKillLosesNothing() throws {
+        let cluster = try TestCluster()
+        defer { cluster.tearDown() }
+        try cluster.startWorker()
+        XCTAssertEqual(try cluster.run("bookrec-coordinator", runArguments).status, 0)
+        let files = try makeBookFiles(count: 50, in: cluster.directory)
+
+        var service = try startService(cluster)
+        let store = try Store(path: cluster.storePath, readOnly: true)
+        var requests: [Int] = []
+        var killed = false
+        for (index, file) in files.enumerated() {
+            let enqueued = try cluster.run("bookrec-coordinator", ["add-books", file.path, "--enqueue"])
+            XCTAssertEqual(enqueued.status, 0, enqueued.error)
+            requests.append(try requestID(in: enqueued.output))
+            if index == 9 {
+                // Mid-generation: kill -9 the service while it builds one, then start it again.
+                try waitFor("an add-books generation being built", timeout: 120) {
+                    (try? store.unfinishedGeneration(kind: GenerationKind.addBooks.rawValue)) != nil
+                }
+                service.kill9()
+                killed = true
+                service = try startService(cluster)
+            }
+        }
+        XCTAssertTrue(killed)
+        XCTAssertEqual(Set(requests).count, 50, "one request per file")
+
+        // A malformed message: dead-lettered with its reason, and the service goes on.
+        let topology = Topology(prefix: cluster.prefix)
+        let publisher = try Publisher(url: cluster.url, topology: topology, events: { _ in })
+        try publisher.publish(OutgoingMessage(routingKey: topology.reindexQueue, body: Data("{\"request_id\":".utf8), messageID: "broken"))
+        try publisher.waitForConfirms()
+        publisher.close()
+        let again = try cluster.run("bookrec-coordinator", ["add-books", files[0].path, "--enqueue"])
+        XCTAssertEqual(try requestID(in: again.output), requests[0], "the same file is the same request")
+
+        try waitFor("every request applied", timeout: 300) {
+            (try? store.pendingReindexRequests())?.isEmpty ?? false
+        }
+        try waitFor("the malformed message dead-lettered", timeout: 60) {
+            service.errorSoFar.contains("dead-lettered: reindex message: not a request")
+        }
+        let applied = try requests.map { try XCTUnwrap(store.reindexRequest($0)) }
+        XCTAssertEqual(applied.filter { $0.state == .done }.count, 50, "\(applied.filter { $0.state != .done })")
+        let generations = try store.generations().filter { $0.kind == GenerationKind.addBooks.rawValue && $0.state == .complete }
+        XCTAssertLessThan(generations.count, 20, "requests that queued meanwhile are applied together")
+        XCTAssertEqual(Set(applied.compactMap(\.generationID)).isSubset(of: Set(generations.map(\.id))), true)
+        let status = try cluster.run("bookrec-query", ["status", "--json"])
+        let report = try decodeAnswer(StatusReport.self, from: Data(status.output.utf8))
+        XCTAssertTrue(report.reindex.allSatisfy { $0.state == "done" && $0.generation != nil }, status.output)
+        let served = try cluster.export(k: 20)
+
+        // The same books in one foreground add-books on a twin of the first run.
+        let twin = try TestCluster()
+        defer { twin.tearDown() }
+        try twin.startWorker()
+        XCTAssertEqual(try twin.run("bookrec-coordinator", runArguments).status, 0)
+        let all = twin.directory.appendingPathComponent("all.csv")
+        let rows = try files.map { try String(contentsOf: $0, encoding: .utf8).split(separator: "\n").dropFirst() }.joined()
+        try ([header] + rows.map(String.init)).joined(separator: "\n").appending("\n").write(to: all, atomically: true, encoding: .utf8)
+        let foreground = try twin.run("bookrec-coordinator", ["add-books", all.path])
+        XCTAssertEqual(foreground.status, 0, foreground.error)
+        XCTAssertTrue(try twin.export(k: 20) == served, "50 enqueued files give the export of one add-books of all of them")
+        print("reindex service: 50 requests (\(rows.count) books) in \(generations.count) add-books generations, one kill -9 mid-generation; export equals one add-books")
+
+        service.process.terminate()
+        XCTAssertEqual(try service.finish(timeout: 60).status, 0, "SIGTERM: exit 0")
+    }
+
+    let header = "book_id,title,authors,original_publication_year,language_code,tags,genres"
+
+    /// `count` CSV files of 1 to 20 new books each, with seeded titles, authors and tags.
+    private func makeBookFiles(count: Int, in directory: URL) throws -> [URL] {
+        var generator = SeededGenerator(seed: 16)
+        let words = ["dragon", "empire", "garden", "winter", "detective", "ocean", "memory", "river", "crown", "letters", "war", "island"]
+        let tags = ["fantasy", "mystery", "romance", "history", "science-fiction", "classics", "young-adult", "thriller"]
+        var next = 800_000
+        return try (0..<count).map { index in
+            let size = 1 + Int(generator.next() % 20)
+            let rows = (0..<size).map { _ -> String in
+                next += 1
+                let title = (0..<3).map { _ in words[Int(generator.next() % UInt64(words.count))] }.joined(separator: " ")
+                let tagList = (0..<4).map { _ in tags[Int(generator.next() % UInt64(tags.count))] }.joined(separator: "|")
+                return "\(next),\(title.capitalized) \(next),Author \(generator.next() % 30),\(1950 + Int(generator.next() % 70)),eng,\(tagList),Fiction"
+            }
+            let file = directory.appendingPathComponent("books-\(index).csv")
+            try ([header] + rows).joined(separator: "\n").appending("\n").write(to: file, atomically: true, encoding: .utf8)
+            return file
+        }
+    }
+
+    private func startService(_ cluster: TestCluster) throws -> LaunchedProcess {
+        let service = try cluster.launch("bookrec-coordinator", ["serve"])
+        try waitFor("the service to consume", timeout: 60) { service.errorSoFar.contains("serving reindex requests") || !service.isRunning }
+        XCTAssertTrue(service.isRunning, service.errorSoFar)
+        return service
+    }
+
+    private func requestID(in output: String) throws -> Int {
+        guard let range = output.range(of: #"reindex request \d+"#, options: .regularExpression),
+              let id = Int(output[range].split(separator: " ").last!) else {
+            throw ClusterTestFailure("no request id in: \(output)")
+        }
+        return id
+    }
+}
