@@ -1,3 +1,4 @@
+import BookrecCore
 import BookrecQueue
 import BookrecStore
 import Foundation
@@ -23,13 +24,39 @@ public struct ReindexMessage: Codable, Equatable, Sendable {
     }
 }
 
+/// The accepted rows of an enqueued file, kept with its request until the service imports them.
+public struct ReindexContent: Codable, Sendable {
+    public var books: [Book] = []
+    public var covers: [Int: Data] = [:]
+    public var ratings: [Rating] = []
+
+    public init(books: [Book] = [], covers: [Int: Data] = [:], ratings: [Rating] = []) {
+        self.books = books
+        self.covers = covers
+        self.ratings = ratings
+    }
+}
+
+extension Store {
+    /// The books that pending requests will add: ratings enqueued after them may name them.
+    public func pendingBookIDs() throws -> Set<Int> {
+        var ids = Set<Int>()
+        for request in try pendingReindexRequests() where request.kind == .books {
+            ids.formUnion(try ReindexService.content(of: request, in: self).books.map(\.id))
+        }
+        return ids
+    }
+}
+
 /// `bookrec-coordinator serve`'s work: each delivery names a request; the service applies every
-/// request that is pending at that moment, in acceptance order, as one add-books generation (all
-/// the books the requests brought) and then one add-ratings generation. So requests that queued
-/// while a generation ran become one generation, not one each, and a delivery whose request an
-/// earlier batch applied is acknowledged at once. A redelivery after a crash finds its requests
-/// still running and applies them again: the incremental generations resume, and books or ratings
-/// already applied are not applied twice.
+/// request pending at that moment, in acceptance order, each run of consecutive requests of one
+/// kind as one generation: their content imported into the catalog, then one add-books (or
+/// add-ratings) generation. So requests that queued while a generation ran become one
+/// generation, not one each, and a delivery whose request an earlier batch applied is
+/// acknowledged at once. Nothing of a request is in the catalog before its turn, so the result
+/// is that of the same files added in the foreground one after the other. A redelivery after a
+/// crash finds its requests still running and applies them again: importing is idempotent and
+/// the incremental generations resume.
 public final class ReindexService {
     let store: Store
     let runner: () throws -> GenerationRunner
@@ -66,24 +93,40 @@ public final class ReindexService {
         }
     }
 
-    /// Applies every pending request: their books in one generation, then their ratings in one.
+    /// Applies every pending request, a run of consecutive requests of one kind per generation.
     func applyPending() throws {
-        let pending = try store.pendingReindexRequests()
-        for kind in [ReindexRequest.Kind.books, .ratings] {
-            let batch = pending.filter { $0.kind == kind }
-            guard !batch.isEmpty else { continue }
-            let ids = batch.map(\.id)
-            try store.markReindexRequests(ids, state: .running, generationID: nil)
-            log("reindex: applying \(kind.rawValue) of request(s) \(ids.map(String.init).joined(separator: ", "))")
-            do {
-                let runner = try runner()
-                let outcome = kind == .books ? try runner.addBooks() : try runner.addRatings()
-                try store.markReindexRequests(ids, state: .done, generationID: outcome.activeGenerationID)
-                log("reindex: request(s) \(ids.map(String.init).joined(separator: ", ")) done: generation \(outcome.activeGenerationID) active, \(outcome.count) \(kind == .books ? "new books" : "readers rescored")")
-            } catch let failure as RunFailure {
-                try store.markReindexRequests(ids, state: .failed, generationID: nil, reason: failure.description)
-                log("reindex: request(s) \(ids.map(String.init).joined(separator: ", ")) failed: \(failure.description)")
-            }
+        var pending = try store.pendingReindexRequests()[...]
+        while let kind = pending.first?.kind {
+            let run = pending.prefix { $0.kind == kind }
+            pending = pending.dropFirst(run.count)
+            try apply(Array(run), kind: kind)
+        }
+    }
+
+    private func apply(_ requests: [ReindexRequest], kind: ReindexRequest.Kind) throws {
+        let ids = requests.map(\.id)
+        let names = ids.map(String.init).joined(separator: ", ")
+        try store.markReindexRequests(ids, state: .running, generationID: nil)
+        log("reindex: applying \(kind.rawValue) of request(s) \(names)")
+        for request in requests {
+            let content = try Self.content(of: request, in: store)
+            _ = try store.importCatalog(books: content.books, covers: content.covers, ratings: content.ratings)
+        }
+        do {
+            let runner = try runner()
+            let outcome = kind == .books ? try runner.addBooks() : try runner.addRatings()
+            try store.markReindexRequests(ids, state: .done, generationID: outcome.activeGenerationID)
+            log("reindex: request(s) \(names) done: generation \(outcome.activeGenerationID) active, \(outcome.count) \(kind == .books ? "new books" : "readers rescored")")
+        } catch let failure as RunFailure {
+            try store.markReindexRequests(ids, state: .failed, generationID: nil, reason: failure.description)
+            log("reindex: request(s) \(names) failed: \(failure.description)")
+        }
+    }
+
+    static func content(of request: ReindexRequest, in store: Store) throws -> ReindexContent {
+        guard let data = try store.reindexContent(request.id) else { throw StoreError("reindex request \(request.id) has no content") }
+        do { return try JSONDecoder().decode(ReindexContent.self, from: data) } catch {
+            throw StoreError("the content of reindex request \(request.id) in the store is damaged: \(error)")
         }
     }
 }

@@ -48,6 +48,9 @@ struct APIRoutes {
         router.get("/v1/status") { _, _ in
             try json(try generations.openStore().statusReport())
         }
+        router.get("/v1/reindex/:id") { _, context in
+            try json(try generations.openStore().reindexStatus(try pathID(context, "id")))
+        }
         router.get("/covers/:id") { request, context in
             try cover(request: request, book: try pathID(context, "id"))
         }

@@ -312,17 +312,29 @@ extension Store {
                 generation: letter.generationID, kind: letter.kind, shard: letter.shardIndex, reason: letter.reason,
                 at: timestamps.string(from: letter.at), current: state == nil || state == .building)
         }
-        // A running request is in the generation of its kind being built, if one is yet.
-        let building = [
+        let building: [ReindexRequest.Kind: Int?] = [
             ReindexRequest.Kind.books: try unfinishedGeneration(kind: GenerationKind.addBooks.rawValue)?.id,
             .ratings: try unfinishedGeneration(kind: GenerationKind.addRatings.rawValue)?.id,
         ]
-        let reindex = try reindexRequests(limit: deadLetterLimit).map { request in
-            ReindexStatus(
-                id: request.id, kind: request.kind.rawValue, file: request.file, accepted: request.accepted, state: request.state.rawValue,
-                generation: request.state == .running ? building[request.kind] ?? nil : request.generationID, reason: request.reason,
-                acceptedAt: timestamps.string(from: request.acceptedAt))
-        }
+        let reindex = try reindexRequests(limit: deadLetterLimit).map { try reindexStatus($0, building: building) }
         return StatusReport(activeGeneration: active, generations: progress, deadLetters: deadLetters, reindex: reindex)
+    }
+
+    /// One reindex request's state (`GET /v1/reindex/{id}`).
+    public func reindexStatus(_ id: Int) throws -> ReindexStatus {
+        guard let request = try reindexRequest(id) else { throw QueryError("unknown reindex request \(id)") }
+        return try reindexStatus(request)
+    }
+
+    /// A running request is in the generation of its kind being built, if one is yet.
+    private func reindexStatus(_ request: ReindexRequest, building: [ReindexRequest.Kind: Int?]? = nil) throws -> ReindexStatus {
+        var generation = request.generationID
+        if request.state == .running {
+            let kind = request.kind == .books ? GenerationKind.addBooks : .addRatings
+            generation = try building?[request.kind] ?? unfinishedGeneration(kind: kind.rawValue)?.id
+        }
+        return ReindexStatus(
+            id: request.id, kind: request.kind.rawValue, file: request.file, accepted: request.accepted, state: request.state.rawValue,
+            generation: generation, reason: request.reason, acceptedAt: ISO8601DateFormatter().string(from: request.acceptedAt))
     }
 }

@@ -79,6 +79,19 @@ let openAPIDocument = #"""
         }
       }
     },
+    "/v1/reindex/{id}": {
+      "get": {
+        "operationId": "reindexRequest",
+        "summary": "An enqueued reindex request (add-books or add-ratings --enqueue): queued, running, done or failed",
+        "parameters": [{"$ref": "#/components/parameters/id"}],
+        "responses": {
+          "200": {"description": "The request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReindexStatus"}}}},
+          "400": {"$ref": "#/components/responses/Problem"},
+          "404": {"$ref": "#/components/responses/Problem"},
+          "503": {"$ref": "#/components/responses/Problem"}
+        }
+      }
+    },
     "/covers/{id}": {
       "get": {
         "operationId": "cover",
@@ -216,6 +229,20 @@ let openAPIDocument = #"""
           "cover": {"type": "string", "description": "Where the cover is served; absent when the book has none"}
         }
       },
+      "ReindexStatus": {
+        "type": "object",
+        "required": ["id", "kind", "file", "accepted", "state", "accepted_at"],
+        "properties": {
+          "id": {"type": "integer"},
+          "kind": {"enum": ["books", "ratings"]},
+          "file": {"type": "string"},
+          "accepted": {"type": "integer"},
+          "state": {"enum": ["queued", "running", "done", "failed"]},
+          "generation": {"type": "integer", "description": "running: the generation being built; done: the one that activated it"},
+          "reason": {"type": "string", "description": "Why it failed"},
+          "accepted_at": {"type": "string", "format": "date-time"}
+        }
+      },
       "StatusReport": {
         "type": "object",
         "required": ["generations", "dead_letters", "reindex"],
@@ -244,24 +271,7 @@ let openAPIDocument = #"""
               }
             }
           },
-          "reindex": {
-            "type": "array",
-            "description": "The latest enqueued reindex requests, newest first",
-            "items": {
-              "type": "object",
-              "required": ["id", "kind", "file", "accepted", "state", "accepted_at"],
-              "properties": {
-                "id": {"type": "integer"},
-                "kind": {"enum": ["books", "ratings"]},
-                "file": {"type": "string"},
-                "accepted": {"type": "integer"},
-                "state": {"enum": ["queued", "running", "done", "failed"]},
-                "generation": {"type": "integer"},
-                "reason": {"type": "string"},
-                "accepted_at": {"type": "string", "format": "date-time"}
-              }
-            }
-          },
+          "reindex": {"type": "array", "description": "The latest enqueued reindex requests, newest first", "items": {"$ref": "#/components/schemas/ReindexStatus"}},
           "dead_letters": {
             "type": "array",
             "items": {

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// A file of new books or ratings accepted for reindexing: its content is in the catalog, and
-/// `bookrec-coordinator serve` applies it in an incremental generation.
+/// A file of new books or ratings accepted for reindexing: its accepted rows are kept with it
+/// (`content`), and `bookrec-coordinator serve` imports them into the catalog and applies them in
+/// an incremental generation, in the order the requests were accepted.
 public struct ReindexRequest: Equatable, Sendable {
     public enum Kind: String, Sendable { case books, ratings }
     public enum State: String, Sendable { case queued, running, done, failed }
@@ -22,35 +23,42 @@ public struct ReindexRequest: Equatable, Sendable {
 extension Store {
     /// The request for this content, made now or found: the same file enqueued twice is one
     /// request. Returns it and whether it is new.
-    public func acceptReindexRequest(kind: ReindexRequest.Kind, contentHash: String, file: String, accepted: Int) throws -> (ReindexRequest, isNew: Bool) {
+    public func acceptReindexRequest(
+        kind: ReindexRequest.Kind, contentHash: String, file: String, accepted: Int, content: Data
+    ) throws -> (ReindexRequest, isNew: Bool) {
         try write("accepting a reindex request for \(file)") { db in
             if let existing = try Row.fetchOne(
-                db, sql: "SELECT * FROM reindexRequest WHERE kind = ? AND contentHash = ?", arguments: [kind.rawValue, contentHash]) {
+                db, sql: "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE kind = ? AND contentHash = ?", arguments: [kind.rawValue, contentHash]) {
                 return (try Self.reindexRequest(from: existing), false)
             }
             try db.execute(
-                sql: "INSERT INTO reindexRequest (kind, contentHash, file, accepted, state, acceptedAt) VALUES (?, ?, ?, ?, 'queued', ?)",
-                arguments: [kind.rawValue, contentHash, file, accepted, Date()])
-            let row = try Row.fetchOne(db, sql: "SELECT * FROM reindexRequest WHERE id = ?", arguments: [db.lastInsertedRowID])!
+                sql: "INSERT INTO reindexRequest (kind, contentHash, file, accepted, content, state, acceptedAt) VALUES (?, ?, ?, ?, ?, 'queued', ?)",
+                arguments: [kind.rawValue, contentHash, file, accepted, content, Date()])
+            let row = try Row.fetchOne(db, sql: "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE id = ?", arguments: [db.lastInsertedRowID])!
             return (try Self.reindexRequest(from: row), true)
         }
     }
 
     public func reindexRequest(_ id: Int) throws -> ReindexRequest? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM reindexRequest WHERE id = ?", arguments: [id]).map(Self.reindexRequest(from:)) }
+        try read { db in try Row.fetchOne(db, sql: "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE id = ?", arguments: [id]).map(Self.reindexRequest(from:)) }
+    }
+
+    /// The accepted rows kept with a request.
+    public func reindexContent(_ id: Int) throws -> Data? {
+        try read { db in try Data.fetchOne(db, sql: "SELECT content FROM reindexRequest WHERE id = ?", arguments: [id]) }
     }
 
     /// Requests not yet applied (queued, or running when a service stopped), in acceptance order.
     public func pendingReindexRequests() throws -> [ReindexRequest] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM reindexRequest WHERE state IN ('queued', 'running') ORDER BY id").map(Self.reindexRequest(from:))
+            try Row.fetchAll(db, sql: "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE state IN ('queued', 'running') ORDER BY id").map(Self.reindexRequest(from:))
         }
     }
 
     /// The latest requests, newest first.
     public func reindexRequests(limit: Int) throws -> [ReindexRequest] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM reindexRequest ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.reindexRequest(from:))
+            try Row.fetchAll(db, sql: "SELECT \(Self.reindexColumns) FROM reindexRequest ORDER BY id DESC LIMIT ?", arguments: [limit]).map(Self.reindexRequest(from:))
         }
     }
 
@@ -65,6 +73,9 @@ extension Store {
             }
         }
     }
+
+    /// Every column but the content, which only the service reads, once.
+    static let reindexColumns = "id, kind, contentHash, file, accepted, state, generationId, reason, acceptedAt, finishedAt"
 
     static func reindexRequest(from row: Row) throws -> ReindexRequest {
         let id: Int = row["id"]

@@ -106,7 +106,8 @@ enum Schema {
             try db.alter(table: "recommendation") { t in t.add(column: "logit", .double) }
             try db.alter(table: "readerVector") { t in t.add(column: "ratingsHash", .text) }
         }
-        // Enqueued reindexing: one row per accepted file, applied by `bookrec-coordinator serve`.
+        // Enqueued reindexing: one row per accepted file, its accepted content kept with it until
+        // `bookrec-coordinator serve` imports and applies it.
         migrator.registerMigration("v3: reindex requests") { db in
             try db.create(table: "reindexRequest") { t in
                 t.autoIncrementedPrimaryKey("id")
@@ -114,6 +115,7 @@ enum Schema {
                 t.column("contentHash", .text).notNull()
                 t.column("file", .text).notNull()
                 t.column("accepted", .integer).notNull()
+                t.column("content", .blob).notNull()
                 t.column("state", .text).notNull()  // queued, running, done, failed
                 t.column("generationId", .integer)
                 t.column("reason", .text)

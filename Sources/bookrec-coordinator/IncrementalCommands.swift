@@ -48,23 +48,26 @@ struct AddBooksCommand: ParsableCommand {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
         try startMetrics(metricsOptions)
-        let accept = { (store: Store) throws -> Int in
+        let accepted = { (store: Store) throws -> CatalogImport in
             var additions = NewBooksParser(coversRoot: coversRoot.map { URL(fileURLWithPath: $0) }).parse(file: URL(fileURLWithPath: file))
             try rejectChangedBooks(&additions, store: store)
             reportInput(additions)
             if additions.books.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {
                 throw ValidationError("no book could be read from \(file)")
             }
-            print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
-            return additions.books.count
+            return additions
         }
         if enqueue {
             let store = try Store(path: storeOptions.path)
-            return try enqueueReindex(.books, file: file, accepted: try accept(store), store: store, queue: queueOptions)
+            let additions = try accepted(store)
+            return try enqueueReindex(
+                .books, file: file, count: additions.books.count, content: ReindexContent(books: additions.books, covers: additions.covers),
+                store: store, queue: queueOptions)
         }
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
-            _ = try accept(store)
+            let additions = try accepted(store)
+            print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addBooks()
             report(outcome, of: "new books")
         }
@@ -99,34 +102,40 @@ struct AddRatingsCommand: ParsableCommand {
         setBLASThreads(1)
         printError("coordinator: \(BLASKernels.current)")
         try startMetrics(metricsOptions)
-        let accept = { (store: Store) throws -> Int in
-            let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: try store.bookIDs())
+        // Enqueued, ratings may name books that requests before them will add.
+        let accepted = { (store: Store, known: Set<Int>) throws -> CatalogImport in
+            let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: known)
             reportInput(additions)
             if additions.ratings.isEmpty && additions.problems.contains(where: \.concernsTheWholeFile) {
                 throw ValidationError("no rating could be read from \(file)")
             }
-            print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
-            return additions.ratings.count
+            return additions
         }
         if enqueue {
             let store = try Store(path: storeOptions.path)
-            return try enqueueReindex(.ratings, file: file, accepted: try accept(store), store: store, queue: queueOptions)
+            let additions = try accepted(store, try store.bookIDs().union(try store.pendingBookIDs()))
+            return try enqueueReindex(
+                .ratings, file: file, count: additions.ratings.count, content: ReindexContent(ratings: additions.ratings), store: store, queue: queueOptions)
         }
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
-            _ = try accept(store)
+            let additions = try accepted(store, try store.bookIDs())
+            print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addRatings()
             report(outcome, of: "readers with new ratings")
         }
     }
 }
 
-/// Records the accepted file as a reindex request (the same content is the same request) and
+/// Records the accepted rows as a reindex request (the same file is the same request) and
 /// publishes it to the reindex queue, confirmed; prints its id. A request already applied is not
 /// published again.
-private func enqueueReindex(_ kind: ReindexRequest.Kind, file: String, accepted: Int, store: Store, queue: QueueOptions) throws {
+private func enqueueReindex(
+    _ kind: ReindexRequest.Kind, file: String, count: Int, content: ReindexContent, store: Store, queue: QueueOptions
+) throws {
     let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-    let (request, isNew) = try store.acceptReindexRequest(kind: kind, contentHash: contentHash(Array(bytes)), file: file, accepted: accepted)
+    let (request, isNew) = try store.acceptReindexRequest(
+        kind: kind, contentHash: contentHash(Array(bytes)), file: file, accepted: count, content: try JSONEncoder().encode(content))
     if request.state == .done {
         print("reindex request \(request.id): this file was applied already, in generation \(request.generationID ?? -1)")
         return
@@ -136,7 +145,7 @@ private func enqueueReindex(_ kind: ReindexRequest.Kind, file: String, accepted:
     defer { publisher.close() }
     try publisher.publish(try ReindexMessage(requestID: request.id).outgoing(on: topology))
     try publisher.waitForConfirms()
-    print("reindex request \(request.id) \(isNew ? "queued" : "already known (\(request.state.rawValue)), queued again"): \(accepted) \(kind.rawValue) from \(file)")
+    print("reindex request \(request.id) \(isNew ? "queued" : "already known (\(request.state.rawValue)), queued again"): \(count) \(kind.rawValue) from \(file)")
 }
 
 private func report(_ outcome: IncrementalOutcome, of what: String) {

@@ -82,6 +82,46 @@ final class ReindexServiceTests: XCTestCase {
         XCTAssertEqual(try service.finish(timeout: 60).status, 0, "SIGTERM: exit 0")
     }
 
+    /// Books, then ratings of them in a later request: applied in that order, as the same two
+    /// commands in the foreground would; each request's state over HTTP too.
+    func testBooksThenTheirRatingsAreAppliedInOrder() throws {
+        let newBooks = TestCluster.root.appendingPathComponent("Tests/Fixtures/new-books")
+        let cluster = try TestCluster()
+        defer { cluster.tearDown() }
+        try cluster.startWorker()
+        XCTAssertEqual(try cluster.run("bookrec-coordinator", runArguments).status, 0)
+        let service = try startService(cluster)
+        let books = try requestID(in: try cluster.run("bookrec-coordinator", ["add-books", newBooks.appendingPathComponent("new-books.csv").path, "--enqueue"]).output)
+        let ratingsRun = try cluster.run("bookrec-coordinator", ["add-ratings", newBooks.appendingPathComponent("ratings.csv").path, "--enqueue"])
+        XCTAssertTrue(ratingsRun.error.contains("ratings.csv: 7 accepted, 7 rejected"), "bad rows are reported as in the foreground:\n\(ratingsRun.error)")
+        let ratings = try requestID(in: ratingsRun.output)
+        let store = try Store(path: cluster.storePath, readOnly: true)
+        try waitFor("both requests applied", timeout: 120) { (try? store.pendingReindexRequests())?.isEmpty ?? false }
+        let (booksDone, ratingsDone) = (try XCTUnwrap(store.reindexRequest(books)), try XCTUnwrap(store.reindexRequest(ratings)))
+        XCTAssertEqual([booksDone.state, ratingsDone.state], [.done, .done])
+        XCTAssertLessThan(try XCTUnwrap(booksDone.generationID), try XCTUnwrap(ratingsDone.generationID), "the books first, then their ratings")
+        XCTAssertFalse(try store.recommendations(generationID: ratingsDone.generationID!, userID: 35, limit: 20).contains { $0.bookID == 301 },
+                       "reader 35 rated new book 301: it is no longer offered")
+
+        let (server, base) = try ServedCluster.startServer(cluster)
+        defer { server.process.terminate() }
+        let answer = try decodeAnswer(ReindexStatus.self, from: try ServedCluster.request(base, "GET", "/v1/reindex/\(ratings)").body)
+        XCTAssertEqual(answer.state, "done")
+        XCTAssertEqual(answer.generation, ratingsDone.generationID)
+        XCTAssertEqual(answer.accepted, 7)
+        XCTAssertEqual(try ServedCluster.request(base, "GET", "/v1/reindex/9999").status, 404)
+
+        let twin = try TestCluster()
+        defer { twin.tearDown() }
+        try twin.startWorker()
+        XCTAssertEqual(try twin.run("bookrec-coordinator", runArguments).status, 0)
+        XCTAssertEqual(try twin.run("bookrec-coordinator", ["add-books", newBooks.appendingPathComponent("new-books.csv").path]).status, 0)
+        XCTAssertEqual(try twin.run("bookrec-coordinator", ["add-ratings", newBooks.appendingPathComponent("ratings.csv").path]).status, 0)
+        XCTAssertTrue(try twin.export(k: 20) == cluster.export(k: 20), "the same as the two commands in the foreground")
+        service.process.terminate()
+        XCTAssertEqual(try service.finish(timeout: 60).status, 0)
+    }
+
     let header = "book_id,title,authors,original_publication_year,language_code,tags,genres"
 
     /// `count` CSV files of 1 to 20 new books each, with seeded titles, authors and tags.
