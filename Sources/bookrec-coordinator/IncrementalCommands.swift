@@ -45,9 +45,7 @@ struct AddBooksCommand: ParsableCommand {
     @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
-        setBLASThreads(1)
-        printError("coordinator: \(BLASKernels.current)")
-        try startMetrics(metricsOptions)
+        try startCoordinator(metricsOptions)
         let accepted = { (store: Store) throws -> CatalogImport in
             var additions = NewBooksParser(coversRoot: coversRoot.map { URL(fileURLWithPath: $0) }).parse(file: URL(fileURLWithPath: file))
             try rejectChangedBooks(&additions, store: store)
@@ -99,9 +97,7 @@ struct AddRatingsCommand: ParsableCommand {
     @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
-        setBLASThreads(1)
-        printError("coordinator: \(BLASKernels.current)")
-        try startMetrics(metricsOptions)
+        try startCoordinator(metricsOptions)
         // Enqueued, ratings may name books that requests before them will add.
         let accepted = { (store: Store, known: Set<Int>) throws -> CatalogImport in
             let additions = RatingsParser.parse(file: URL(fileURLWithPath: file), known: known)
@@ -133,6 +129,10 @@ struct AddRatingsCommand: ParsableCommand {
 private func enqueueReindex(
     _ kind: ReindexRequest.Kind, file: String, count: Int, content: ReindexContent, store: Store, queue: QueueOptions
 ) throws {
+    guard count > 0 else {
+        print("nothing accepted from \(file); nothing enqueued")
+        return
+    }
     let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
     let (request, isNew) = try store.acceptReindexRequest(
         kind: kind, contentHash: contentHash(Array(bytes)), file: file, accepted: count, content: try JSONEncoder().encode(content))

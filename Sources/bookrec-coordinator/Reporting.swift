@@ -1,6 +1,7 @@
 import ArgumentParser
 import BookrecCLI
 import BookrecMetrics
+import BookrecCore
 import BookrecData
 import BookrecPipeline
 import BookrecQueue
@@ -34,8 +35,11 @@ func makeRunner(store: Store, queue: QueueOptions, models: ModelsOptions, config
         log: { printError($0) })
 }
 
-/// Serves the coordinator's Prometheus metrics for the rest of the command, when asked to.
-func startMetrics(_ options: MetricsOptions) throws {
+/// What every generation command does first: one BLAS thread (the model step sets its own), the
+/// kernel set in the log, and the Prometheus metrics for the rest of the command when asked for.
+func startCoordinator(_ options: MetricsOptions) throws {
+    setBLASThreads(1)
+    printError("coordinator: \(BLASKernels.current)")
     guard let port = options.metricsPort else { return }
     let bound = try PrometheusEndpoint.serveInBackground(host: options.metricsHost, port: port)
     printError("coordinator: metrics at http://\(options.metricsHost):\(bound)/metrics")

@@ -71,9 +71,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreads(1)
-        printError("coordinator: \(BLASKernels.current)")
-        try startMetrics(metricsOptions)
+        try startCoordinator(metricsOptions)
         try withCoordinatorLock(storePath: storeOptions.path) {
             var configuration = RunConfiguration()
             configuration.textEncoder = textEncoder

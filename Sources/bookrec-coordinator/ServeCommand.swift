@@ -24,9 +24,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var metricsOptions: MetricsOptions
 
     func run() throws {
-        setBLASThreads(1)
-        printError("coordinator: \(BLASKernels.current)")
-        try startMetrics(metricsOptions)
+        try startCoordinator(metricsOptions)
         try withCoordinatorLock(storePath: storeOptions.path) {
             let store = try Store(path: storeOptions.path)
             let stop = StopSignal()

@@ -78,8 +78,16 @@ final class ReindexServiceTests: XCTestCase {
         XCTAssertTrue(try twin.export(k: 20) == served, "50 enqueued files give the export of one add-books of all of them")
         print("reindex service: 50 requests (\(rows.count) books) in \(generations.count) add-books generations, one kill -9 mid-generation; export equals one add-books")
 
+        // SIGTERM while a generation is being built: the service finishes it, then exits 0.
+        let last = cluster.directory.appendingPathComponent("last.csv")
+        try "\(header)\n900500,The Last Book,Someone,2001,eng,fantasy,Fiction\n".write(to: last, atomically: true, encoding: .utf8)
+        let lastRequest = try requestID(in: try cluster.run("bookrec-coordinator", ["add-books", last.path, "--enqueue"]).output)
+        try waitFor("the last request's generation being built", timeout: 120) {
+            (try? store.unfinishedGeneration(kind: GenerationKind.addBooks.rawValue)) != nil || (try? store.reindexRequest(lastRequest))??.state == .done
+        }
         service.process.terminate()
-        XCTAssertEqual(try service.finish(timeout: 60).status, 0, "SIGTERM: exit 0")
+        XCTAssertEqual(try service.finish(timeout: 120).status, 0, "SIGTERM: exit 0")
+        XCTAssertEqual(try store.reindexRequest(lastRequest)?.state, .done, "the generation in hand was finished")
     }
 
     /// Books, then ratings of them in a later request: applied in that order, as the same two
@@ -91,6 +99,11 @@ final class ReindexServiceTests: XCTestCase {
         try cluster.startWorker()
         XCTAssertEqual(try cluster.run("bookrec-coordinator", runArguments).status, 0)
         let service = try startService(cluster)
+        let unreadable = cluster.directory.appendingPathComponent("unreadable.csv")
+        try "book_id,title,authors\nabc,No Id,Someone\n".write(to: unreadable, atomically: true, encoding: .utf8)
+        let nothing = try cluster.run("bookrec-coordinator", ["add-books", unreadable.path, "--enqueue"])
+        XCTAssertTrue(nothing.error.contains("unreadable.csv:2: book_id \"abc\" is not a positive integer"), nothing.error)
+        XCTAssertTrue(nothing.output.contains("nothing enqueued"), nothing.output)
         let books = try requestID(in: try cluster.run("bookrec-coordinator", ["add-books", newBooks.appendingPathComponent("new-books.csv").path, "--enqueue"]).output)
         let ratingsRun = try cluster.run("bookrec-coordinator", ["add-ratings", newBooks.appendingPathComponent("ratings.csv").path, "--enqueue"])
         XCTAssertTrue(ratingsRun.error.contains("ratings.csv: 7 accepted, 7 rejected"), "bad rows are reported as in the foreground:\n\(ratingsRun.error)")
@@ -99,6 +112,7 @@ final class ReindexServiceTests: XCTestCase {
         try waitFor("both requests applied", timeout: 120) { (try? store.pendingReindexRequests())?.isEmpty ?? false }
         let (booksDone, ratingsDone) = (try XCTUnwrap(store.reindexRequest(books)), try XCTUnwrap(store.reindexRequest(ratings)))
         XCTAssertEqual([booksDone.state, ratingsDone.state], [.done, .done])
+        XCTAssertEqual(try store.reindexRequests(limit: 10).count, 2, "the file with no accepted row made no request")
         XCTAssertLessThan(try XCTUnwrap(booksDone.generationID), try XCTUnwrap(ratingsDone.generationID), "the books first, then their ratings")
         XCTAssertFalse(try store.recommendations(generationID: ratingsDone.generationID!, userID: 35, limit: 20).contains { $0.bookID == 301 },
                        "reader 35 rated new book 301: it is no longer offered")
