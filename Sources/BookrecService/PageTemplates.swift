@@ -70,7 +70,7 @@ enum PageTemplates {
         {{$title}}Reader {{userID}} · bookrec{{/title}}
         {{$main}}
         <h1>Top {{count}} for reader {{userID}}</h1>
-        <p class="meta">Generation {{generation}}; scores are the model's predicted chance that the reader likes the book.</p>
+        <p class="meta">Generation {{generation}}; a score (0 to 1) ranks the books for this reader: higher is a closer match.</p>
         <ol class="books">{{#books}}{{> card}}{{/books}}</ol>
         {{/main}}
         {{/layout}}
