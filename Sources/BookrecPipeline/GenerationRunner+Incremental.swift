@@ -115,26 +115,28 @@ extension GenerationRunner {
         let builder = ModelBuilder(store: store, configuration: configuration, generationID: generationID, encoders: encoders)
         let stored = try store.bookVectors(generationID: generationID)
         let rated = try store.ratedBookIDs()
-        let neighbours = ItemSide(vectors: stored.vectors, bookTerms: stored.terms)
-        let candidates = stored.ids.indices.filter { rated.contains(stored.ids[$0]) }
+        let neighbours = ContentNeighbours(
+            ItemSide(vectors: stored.vectors, bookTerms: stored.terms), among: stored.ids.indices.filter { rated.contains(stored.ids[$0]) },
+            contentFactors: configuration.model.contentFactors)
         var itemItem = configuration.model.collaborativeResidual ? try store.itemItemWeights(generationID: generationID) : nil
         let position = itemItem.map { Dictionary(uniqueKeysWithValues: $0.bookIDs.enumerated().map { ($1, Int32($0)) }) } ?? [:]
         var placed: [(bookID: Int, vector: [Float], term: Float)] = []
         for book in books {
+            let cover = coverHashes[book.id].map { [book.id: $0] } ?? [:]
             var side = parameters.itemSide(
-                try builder.features(for: [book], coverHashes: coverHashes), modalities: configuration.model.modalities, residualRows: [nil])
-            if configuration.model.collaborativeResidual {
+                try builder.features(for: [book], coverHashes: cover), modalities: configuration.model.modalities, residualRows: [nil])
+            if configuration.model.collaborativeResidual, itemItem != nil {
                 // As the model step places the catalog's unrated books: by their nearest rated books,
                 // in the factors and in the item-item weights.
-                let nearest = side.placeByContent([0], neighbours: neighbours, among: candidates, contentFactors: configuration.model.contentFactors)[0]
+                let nearest = side.placeByContent([0], neighbours: neighbours, contentFactors: configuration.model.contentFactors)[0]
                 // A neighbour that had no ratings when the model was fitted (added since, or rated
                 // since) has no column of B of its own: it lends its placement.
-                let lent = itemItem?.placements ?? [:]
-                itemItem?.place(bookID: book.id, nearest: nearest.flatMap { neighbour -> [ItemItemWeights.Placement] in
+                let placements = nearest.flatMap { neighbour -> [ItemItemWeights.Placement] in
                     let id = stored.ids[neighbour.row]
-                    if let placement = lent[id] { return placement.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
+                    if let lent = itemItem!.placements[id] { return lent.map { .init(position: $0.position, weight: neighbour.weight * $0.weight) } }
                     return position[id].map { [.init(position: $0, weight: neighbour.weight)] } ?? []
-                }, share: 1)
+                }
+                itemItem!.place(bookID: book.id, nearest: placements, share: 1)
             }
             placed.append((book.id, side.vectors.row(0), side.bookTerms[0]))
         }

@@ -9,11 +9,25 @@ public struct ContentPlacement: Equatable, Sendable {
     public init() {}
 }
 
+/// The rated books that books without ratings are placed by: rows `candidates` of `source`, with
+/// their L2-normalised content factors computed once, however many books are then placed.
+public struct ContentNeighbours {
+    let source: ItemSide
+    let candidates: [Int]
+    let factors: Matrix
+
+    public init(_ source: ItemSide, among candidates: [Int], contentFactors m: Int) {
+        self.source = source
+        self.candidates = candidates
+        factors = m < source.vectors.columns ? source.normalizedContentFactors(m).gathering(rows: candidates) : Matrix(rows: 0, columns: 0)
+    }
+}
+
 extension ItemSide {
     /// Places books the model has no ratings for by their nearest books by content. Each row in
     /// `rows` gets, in its collaborative factors (from `contentFactors` on), a weighted sum of the
-    /// collaborative factors of its `placement.neighbours` nearest rows of `source` among
-    /// `candidates`, nearness being the cosine of the content factors: P's projection of the
+    /// collaborative factors of its `placement.neighbours` nearest rated books (`neighbours`),
+    /// nearness being the cosine of the content factors: P's projection of the
     /// co-attention fusion h_b, the content path. The weights are those of the kernel ridge
     /// regression of its content factors on theirs (`ridgeWeightedNeighbours`). A reader's
     /// collaborative score of the book is then the same weighted sum of their scores of those
@@ -22,12 +36,11 @@ extension ItemSide {
     /// weights, which place its item-item scores the same way.
     @discardableResult
     public mutating func placeByContent(
-        _ rows: [Int], neighbours source: ItemSide, among candidates: [Int], contentFactors m: Int,
-        placement: ContentPlacement = ContentPlacement()
+        _ rows: [Int], neighbours: ContentNeighbours, contentFactors m: Int, placement: ContentPlacement = ContentPlacement()
     ) -> [[(row: Int, weight: Float)]] {
         let k = vectors.columns
+        let (source, candidates, candidateFactors) = (neighbours.source, neighbours.candidates, neighbours.factors)
         guard !rows.isEmpty, !candidates.isEmpty, m < k, source.vectors.columns == k else { return rows.map { _ in [] } }
-        let candidateFactors = source.normalizedContentFactors(m).gathering(rows: candidates)
         let similarities = multiply(normalizedContentFactors(m).gathering(rows: rows), candidateFactors, transposeB: true)
         return rows.enumerated().map { i, row in
             ridgeWeightedNeighbours(similarities, row: i, factors: candidateFactors, count: placement.neighbours, ridge: placement.ridge).map { column, weight in
@@ -113,7 +126,9 @@ extension ModelParameters {
                 content: side.normalizedContentFactors(residualOffset), contentWeight: itemItem.contentWeight)
             return ItemItemWeights(ease: ease, bookIDs: bookIDs, configuration: itemItem)
         }
-        let placements = side.placeByContent(unrated, neighbours: side, among: rated, contentFactors: residualOffset, placement: placement)
+        let placements = side.placeByContent(
+            unrated, neighbours: ContentNeighbours(side, among: rated, contentFactors: residualOffset), contentFactors: residualOffset,
+            placement: placement)
         let share = configuration.itemItem?.unratedShare ?? 1
         for (book, neighbours) in zip(unrated, placements) {
             itemItem?.place(bookID: bookIDs[book], nearest: neighbours.map { .init(position: Int32($0.row), weight: $0.weight) }, share: share)
