@@ -90,6 +90,8 @@ let package = Package(
             dependencies: [
                 "BookrecCore", "BookrecData", "BookrecImaging", "BookrecStore", "BookrecEvaluation", "BookrecCLI", "BookrecPipeline", "BookrecQueue",
                 "BookrecMetrics",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Coordinator: ParsableCommand {
+struct Coordinator: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bookrec-coordinator",
         abstract: "Imports the catalog, trains the model and runs encoding and scoring jobs over RabbitMQ.",
