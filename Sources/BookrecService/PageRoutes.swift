@@ -20,7 +20,7 @@ struct PageRoutes {
         router.get("/") { _, _ in
             try await page {
                 let served = try await generations.current()
-                let readers = served.exampleReaders(5)
+                let readers = served.exampleReaders
                 return try render("home", HomePage(generation: served.generationID, exampleReaders: readers))
             }
         }

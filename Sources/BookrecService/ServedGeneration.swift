@@ -12,6 +12,8 @@ public final class ServedGeneration: AnswerSource, Sendable {
     private let lists: [Int: [StoredRecommendation]]
     private let liked: [Int: [Int]]
     private let bookTitles: [Int: (title: String, authors: String)]
+    /// The first readers (by id) with a list: examples for the home page, chosen once.
+    let exampleReaders: [Int]
 
     public var generationID: Int { reader.generationID }
 
@@ -25,6 +27,7 @@ public final class ServedGeneration: AnswerSource, Sendable {
             lists[user, default: []].append(entry)
         }
         self.lists = lists
+        exampleReaders = Array(lists.keys.sorted().prefix(5))
         let catalog = try store.loadCatalog()
         liked = Dictionary(grouping: catalog.ratings, by: \.user).mapValues(booksLiked(in:))
         bookTitles = Dictionary(uniqueKeysWithValues: catalog.books.map { ($0.id, ($0.title, $0.authors)) })
@@ -44,9 +47,6 @@ public final class ServedGeneration: AnswerSource, Sendable {
         for id in ids { found[id] = bookTitles[id] }
         return found
     }
-
-    /// The first readers (by id) with a list: examples for the home page.
-    func exampleReaders(_ count: Int) -> [Int] { Array(lists.keys.sorted().prefix(count)) }
 }
 
 /// Follows the store's active generation: it reads the active id (one primary-key read) at most
