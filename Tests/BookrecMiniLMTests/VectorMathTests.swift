@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+@testable import BookrecMiniLM
+
+final class VectorMathTests: XCTestCase {
+    /// Every value on a grid of step 1/4096 over [−6, 6] (beyond ±4 erf is ±1 in float32).
+    func testErfIsWithinFourTenthsOfAMillionthOfErf() {
+        var worst = 0.0
+        var worstAt: Float = 0
+        for start in stride(from: -6 * 4096, to: 6 * 4096, by: 8) {
+            let x = VectorMath.Lanes((0..<8).map { Float(start + $0) / 4096 })
+            let y = VectorMath.erf(x)
+            for lane in 0..<8 {
+                let error = abs(Double(y[lane]) - Foundation.erf(Double(x[lane])))
+                if error > worst { (worst, worstAt) = (error, x[lane]) }
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 4e-7, "worst at \(worstAt)")
+    }
+
+    /// Relative error against exp in Double over the range a softmax meets, and the clamp below.
+    func testExpIsWithinThreeUlpsOfExp() {
+        var worst = 0.0
+        var worstAt: Float = 0
+        for start in stride(from: -87 * 512, to: 88 * 512, by: 8) {
+            let x = VectorMath.Lanes((0..<8).map { Float(start + $0) / 512 })
+            let y = VectorMath.exp(x)
+            for lane in 0..<8 {
+                let exact = Foundation.exp(Double(x[lane]))
+                let error = abs(Double(y[lane]) - exact) / exact
+                if error > worst { (worst, worstAt) = (error, x[lane]) }
+            }
+        }
+        XCTAssertLessThanOrEqual(worst, 3 * Double(Float.ulpOfOne), "worst at \(worstAt)")
+        let farBelow = VectorMath.exp(VectorMath.Lanes(repeating: -1_000))
+        XCTAssertTrue(farBelow.indices.allSatisfy { farBelow[$0] >= 0 && farBelow[$0] < 1e-37 })
+        XCTAssertEqual(VectorMath.exp(VectorMath.Lanes(repeating: 0)), VectorMath.Lanes(repeating: 1))
+    }
+
+    /// A value's result does not depend on where it sits: in a full group, in the padded last
+    /// group, or alone.
+    func testTransformGivesEachElementTheSameResultWherever() {
+        let values = (0..<29).map { Float($0) * 0.37 - 5 }
+        var together = values
+        together.withUnsafeMutableBufferPointer { VectorMath.transform($0.baseAddress!, count: $0.count, VectorMath.erf) }
+        for (index, value) in values.enumerated() {
+            var alone = [value]
+            alone.withUnsafeMutableBufferPointer { VectorMath.transform($0.baseAddress!, count: 1, VectorMath.erf) }
+            XCTAssertEqual(together[index], alone[0], "element \(index)")
+            XCTAssertEqual(Double(alone[0]), Foundation.erf(Double(value)), accuracy: 4e-7)
+        }
+    }
+}
