@@ -109,8 +109,8 @@ let package = Package(
         .executableTarget(
             name: "bookrec-bench",
             dependencies: [
-                "BookrecCore", "BookrecMiniLM", "BookrecEfficientNet", "BookrecImaging", "BookrecStore", "BookrecCLI", "COpenBLAS",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "BookrecCore", "BookrecData", "BookrecMiniLM", "BookrecEfficientNet", "BookrecImaging", "BookrecStore", "BookrecCLI",
+                "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "BookrecCoreTests", dependencies: ["BookrecCore"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BookrecCore
+import BookrecData
 import BookrecMiniLM
 import COpenBLAS
 import Foundation
@@ -16,6 +17,9 @@ struct TextEncoderBenchmark: ParsableCommand {
 
     @Option(help: "JSON file whose books[].text are the book texts to encode.")
     var books = "Tests/Fixtures/reference/minilm_books.json"
+
+    @Option(help: "Goodbooks folder whose catalog texts (every 50th book's, as the encode jobs build them) are the last workload.")
+    var catalog = "data/goodbooks"
 
     @Option(help: "Seconds to spend on each measurement.")
     var seconds = 2.0
@@ -41,6 +45,9 @@ struct TextEncoderBenchmark: ParsableCommand {
         print(String(format: "model loaded in %.2f s", Date().timeIntervalSince(loadStart)))
 
         let bookTexts = try Self.bookTexts(URL(fileURLWithPath: books))
+        let catalogBooks = GoodbooksLoader(directory: URL(fileURLWithPath: catalog)).load().books
+        guard !catalogBooks.isEmpty else { throw ValidationError("no books could be read from \(catalog)") }
+        let catalogTexts = stride(from: 0, to: catalogBooks.count, by: 50).map { catalogBooks[$0].text }
         let peak = sgemmPeakGFLOPS(seconds: seconds)
         print("")
         print("workload                  threads  texts/s   ms/text   GFLOP/s  of peak")
@@ -50,6 +57,7 @@ struct TextEncoderBenchmark: ParsableCommand {
             ("short, batch of \(Self.shortSentences.count)", Self.shortSentences, true),
             ("books, one at a time", bookTexts, false),
             ("books, batch of \(bookTexts.count)", bookTexts, true),
+            ("catalog, batch of \(catalogTexts.count)", catalogTexts, true),
         ]
         for threads in [1, 2] {
             setBLASThreads(threads)
