@@ -239,17 +239,16 @@ private struct Linear: Sendable {
         bias = parts.flatMap(\.bias)
     }
 
+    /// Each output row starts as the bias and sgemm adds x·W to it (β = 1): no pass of its own to
+    /// clear the output and none to add the bias.
     func apply(_ input: Matrix, into output: inout Matrix) {
-        gemm(input, weight, into: &output)
         let (rows, columns) = (output.rows, output.columns)
         output.values.withUnsafeMutableBufferPointer { out in
             bias.withUnsafeBufferPointer { bias in
-                for r in 0..<rows {
-                    let row = out.baseAddress! + r * columns
-                    for c in 0..<columns { row[c] += bias[c] }
-                }
+                for r in 0..<rows { (out.baseAddress! + r * columns).update(from: bias.baseAddress!, count: columns) }
             }
         }
+        gemm(input, weight, beta: 1, into: &output)
     }
 }
 
