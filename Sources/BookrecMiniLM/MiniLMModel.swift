@@ -175,7 +175,7 @@ public struct MiniLMModel: Sendable {
                             blas_sgemm(
                                 BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_TRANS, n, n, Int32(headSize),
                                 scale, queries, Int32(stride), keys, Int32(stride), 0, s, n)
-                            softmaxRows(s, count: length)
+                            for row in 0..<length { softmax(s + row * length, count: length) }
                             blas_sgemm(
                                 BLAS_ROW_MAJOR, BLAS_NO_TRANS, BLAS_NO_TRANS, n, Int32(headSize), n,
                                 1, s, n, values, Int32(stride), 0,
@@ -259,7 +259,7 @@ private struct LayerNorm: Sendable {
     static let epsilon = 1e-12
 
     init(_ weights: Safetensors, _ prefix: String, size: Int) throws {
-        precondition(size.isMultiple(of: VectorMath.Lanes.scalarCount), "LayerNorm works on groups of eight features")
+        precondition(size.isMultiple(of: 8), "LayerNorm works on groups of eight features")
         gamma = try weights.floats("\(prefix).weight", shape: [size])
         beta = try weights.floats("\(prefix).bias", shape: [size])
     }
@@ -290,7 +290,7 @@ private struct LayerNorm: Sendable {
     /// float32 and the lanes are added in Double, about 1e-8 of the row's magnitude from an
     /// all-Double sum.
     private func normalizeRow(_ row: UnsafeMutablePointer<Float>, count: Int) {
-        typealias Lanes = VectorMath.Lanes
+        typealias Lanes = SIMD8<Float>
         let groups = count / Lanes.scalarCount
         let raw = UnsafeMutableRawPointer(row)
         let stride = MemoryLayout<Lanes>.stride
@@ -315,9 +315,9 @@ private struct LayerNorm: Sendable {
         }
     }
 
-    private static func laneTotal(_ lanes: VectorMath.Lanes) -> Double {
+    private static func laneTotal(_ lanes: SIMD8<Float>) -> Double {
         var total = 0.0
-        for lane in 0..<VectorMath.Lanes.scalarCount { total += Double(lanes[lane]) }
+        for lane in 0..<8 { total += Double(lanes[lane]) }
         return total
     }
 }
@@ -344,27 +344,11 @@ private struct Layer: Sendable {
     }
 }
 
-/// Numerically safe softmax of each row of a count × count matrix, in place.
-private func softmaxRows(_ scores: UnsafeMutablePointer<Float>, count: Int) {
-    for r in 0..<count {
-        let row = scores + r * count
-        var largest = -Float.infinity
-        for c in 0..<count { largest = max(largest, row[c]) }
-        VectorMath.transform(row, count: count, padding: largest) { VectorMath.exp($0 - largest) }
-        var total: Float = 0
-        for c in 0..<count { total += row[c] }
-        let inverse = 1 / total
-        for c in 0..<count { row[c] *= inverse }
-    }
-}
-
 /// The exact GELU, 0.5·x·(1 + erf(x/√2)) (the tanh approximation misses the reference by 4e-4),
-/// with erf to within 4e-7 (`VectorMath.erf`).
+/// with erf to within 4e-7 (`erf8`).
 private func geluInPlace(_ values: inout [Float]) {
     let inverseRootTwo = Float(0.5).squareRoot()
     values.withUnsafeMutableBufferPointer { values in
-        VectorMath.transform(values.baseAddress!, count: values.count) { x in
-            0.5 * x * (1 + VectorMath.erf(x * inverseRootTwo))
-        }
+        transformInLanes(values.baseAddress!, count: values.count) { x in 0.5 * x * (1 + erf8(x * inverseRootTwo)) }
     }
 }

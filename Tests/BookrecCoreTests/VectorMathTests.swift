@@ -1,12 +1,12 @@
 import Foundation
 import XCTest
 
-@testable import BookrecMiniLM
+import BookrecCore
 
 final class VectorMathTests: XCTestCase {
     /// Every value on a grid of step 1/4096 over [−6, 6] (beyond ±4 erf is ±1 in float32).
     func testErfIsWithinFourTenthsOfAMillionthOfErf() {
-        let (worst, worstAt) = Self.worstError(from: -6 * 4096, to: 6 * 4096, step: 4096, VectorMath.erf) { x, y in
+        let (worst, worstAt) = Self.worstError(from: -6 * 4096, to: 6 * 4096, step: 4096, erf8) { x, y in
             abs(y - Foundation.erf(x))
         }
         XCTAssertLessThanOrEqual(worst, 4e-7, "worst at \(worstAt)")
@@ -14,23 +14,34 @@ final class VectorMathTests: XCTestCase {
 
     /// Relative error against exp in Double over the range a softmax meets, and the clamp below.
     func testExpIsWithinThreeUlpsOfExp() {
-        let (worst, worstAt) = Self.worstError(from: -87 * 512, to: 88 * 512, step: 512, VectorMath.exp) { x, y in
+        let (worst, worstAt) = Self.worstError(from: -87 * 512, to: 88 * 512, step: 512, exp8) { x, y in
             abs(y - Foundation.exp(x)) / Foundation.exp(x)
         }
         XCTAssertLessThanOrEqual(worst, 3 * Double(Float.ulpOfOne), "worst at \(worstAt)")
-        let farBelow = VectorMath.exp(VectorMath.Lanes(repeating: -1_000))
+        let farBelow = exp8(SIMD8<Float>(repeating: -1_000))
         XCTAssertTrue(farBelow.indices.allSatisfy { farBelow[$0] >= 0 && farBelow[$0] < 1e-37 })
-        XCTAssertEqual(VectorMath.exp(VectorMath.Lanes(repeating: 0)), VectorMath.Lanes(repeating: 1))
+        XCTAssertEqual(exp8(SIMD8<Float>(repeating: 0)), SIMD8<Float>(repeating: 1))
+    }
+
+    /// Against a softmax in Double, for a length that leaves a padded tail.
+    func testSoftmaxMatchesOneInDouble() {
+        var values = (0..<29).map { Float($0 % 7) * 1.3 - Float($0) * 0.21 }
+        let exponentials = values.map { Foundation.exp(Double($0)) }
+        let total = exponentials.reduce(0, +)
+        values.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, count: $0.count) }
+        for (index, value) in values.enumerated() {
+            XCTAssertEqual(Double(value), exponentials[index] / total, accuracy: 1e-7, "element \(index)")
+        }
     }
 
     /// The largest `error(x, f(x))` over x = i / step for i in [from, to), and where it is.
     private static func worstError(
-        from: Int, to: Int, step: Int, _ function: (VectorMath.Lanes) -> VectorMath.Lanes,
+        from: Int, to: Int, step: Int, _ function: (SIMD8<Float>) -> SIMD8<Float>,
         error: (Double, Double) -> Double
     ) -> (Double, Float) {
         var worst = (0.0, Float(0))
         for start in stride(from: from, to: to, by: 8) {
-            let x = VectorMath.Lanes((0..<8).map { Float(start + $0) / Float(step) })
+            let x = SIMD8<Float>((0..<8).map { Float(start + $0) / Float(step) })
             let y = function(x)
             for lane in 0..<8 {
                 let e = error(Double(x[lane]), Double(y[lane]))
@@ -45,10 +56,10 @@ final class VectorMathTests: XCTestCase {
     func testTransformGivesEachElementTheSameResultWherever() {
         let values = (0..<29).map { Float($0) * 0.37 - 5 }
         var together = values
-        together.withUnsafeMutableBufferPointer { VectorMath.transform($0.baseAddress!, count: $0.count, VectorMath.erf) }
+        together.withUnsafeMutableBufferPointer { transformInLanes($0.baseAddress!, count: $0.count, erf8) }
         for (index, value) in values.enumerated() {
             var alone = [value]
-            alone.withUnsafeMutableBufferPointer { VectorMath.transform($0.baseAddress!, count: 1, VectorMath.erf) }
+            alone.withUnsafeMutableBufferPointer { transformInLanes($0.baseAddress!, count: 1, erf8) }
             XCTAssertEqual(together[index], alone[0], "element \(index)")
             XCTAssertEqual(Double(alone[0]), Foundation.erf(Double(value)), accuracy: 4e-7)
         }
