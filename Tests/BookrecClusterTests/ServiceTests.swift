@@ -4,6 +4,7 @@ import BookrecStore
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Glibc
 #endif
 import XCTest
 
@@ -269,11 +270,29 @@ final class ServiceTests: XCTestCase {
         }
     }
 
-    /// SIGTERM: the server stops accepting, finishes what it has, and exits 0.
-    func testSIGTERMStopsTheServerCleanly() throws {
+    /// SIGTERM: the server stops accepting, finishes the request it is in the middle of (its body
+    /// only half sent when the signal comes), answers it in full, and exits 0.
+    func testSIGTERMFinishesTheRequestInFlightAndStopsTheServerCleanly() throws {
         let second = try ServedCluster.startServer(cluster)
-        XCTAssertEqual(try ServedCluster.request(second.base, "GET", "/healthz").status, 200)
+        let catalog = try Store(path: cluster.storePath, readOnly: true).loadCatalog()
+        let books = catalog.books.prefix(4).map { String($0.id) }.joined(separator: ",")
+        let body = Data(#"{"user_id":\#(catalog.ratings[0].user),"book_ids":[\#(books)]}"#.utf8)
+        let expected = try served.post("/v1/rank", json: String(decoding: body, as: UTF8.self))
+        XCTAssertEqual(expected.status, 200, expected.text)
+
+        let inFlight = try RawHTTPConnection(to: second.base)
+        try inFlight.send(Data("POST /v1/rank HTTP/1.1\r\nHost: bookrec\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body.prefix(10))
+        try waitFor("the server to hold the POST in flight", timeout: 30) {
+            let metrics = (try? ServedCluster.request(second.base, "GET", "/metrics").text) ?? ""
+            return metrics.contains(#"http_server_active_requests{http_request_method="POST"} 1.0"#)
+        }
         second.process.process.terminate()
+        try waitFor("the server to stop accepting connections", timeout: 30) { (try? RawHTTPConnection(to: second.base)) == nil }
+        try inFlight.send(body.dropFirst(10))
+        let answer = try inFlight.receiveAnswer()
+        XCTAssertTrue(answer.starts(with: Data("HTTP/1.1 200".utf8)), String(decoding: answer, as: UTF8.self))
+        XCTAssertEqual(answer.suffix(expected.body.count), expected.body, "the same ranking as the running server's")
+
         let end = try second.process.finish(timeout: 30)
         XCTAssertEqual(end.status, 0, end.error)
         XCTAssertThrowsError(try ServedCluster.request(second.base, "GET", "/healthz"), "nothing listens any more")
@@ -390,4 +409,54 @@ func runTool(_ executable: String, _ arguments: [String], environment: [String: 
     try process.run()
     process.waitUntilExit()
     return (process.terminationStatus, try String(contentsOf: output, encoding: .utf8), try String(contentsOf: error, encoding: .utf8))
+}
+
+/// A bare TCP connection, for a request sent in parts: URLSession sends a request whole.
+final class RawHTTPConnection {
+    private let descriptor: Int32
+
+    init(to base: URL) throws {
+        guard let port = base.port else { throw ClusterTestFailure("\(base) has no port") }
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw ClusterTestFailure("socket: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            throw ClusterTestFailure("connect to \(base): errno \(errno)")
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(_ bytes: Data) throws {
+        let sent = bytes.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == bytes.count else { throw ClusterTestFailure("send: \(sent) of \(bytes.count) bytes, errno \(errno)") }
+    }
+
+    /// Reads until the head and as many body bytes as its Content-Length say have arrived.
+    func receiveAnswer() throws -> Data {
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            if let headEnd = received.range(of: Data("\r\n\r\n".utf8)) {
+                let head = String(decoding: received[..<headEnd.lowerBound], as: UTF8.self).lowercased()
+                if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                   let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                   received.count - headEnd.upperBound >= length {
+                    return received
+                }
+            }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            guard count > 0 else { throw ClusterTestFailure("the connection ended after \(received.count) bytes (errno \(errno))") }
+            received.append(contentsOf: buffer[..<count])
+        }
+    }
 }
