@@ -15,7 +15,6 @@ rm -rf "$work"
 mkdir -p "$work"
 export BOOKREC_STORE="$work/foreground.sqlite"
 source scripts/cluster-lib.sh
-seconds() { date +%s.%N; }
 
 python3 scripts/split-new-books.py data/goodbooks unrated:101 "$work/new-books.csv" --rest "$work/rest"
 python3 - "$work" <<'PY'
@@ -43,10 +42,10 @@ cp "$work/foreground.sqlite" "$work/enqueued.sqlite"
 start_workers 2 "$work/foreground-worker"
 started=$(seconds)
 "$bin/bookrec-coordinator" add-books "$work/one.csv" 2>"$work/foreground-one.log" >/dev/null
-one_foreground=$(python3 -c "print($(seconds) - $started)")
+one_foreground=$(seconds_since "$started")
 started=$(seconds)
 "$bin/bookrec-coordinator" add-books "$work/hundred.csv" 2>"$work/foreground-hundred.log" >/dev/null
-hundred_foreground=$(python3 -c "print($(seconds) - $started)")
+hundred_foreground=$(seconds_since "$started")
 for pid in "${workers[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
 workers=()
 
@@ -67,12 +66,12 @@ sys.exit(0 if pending == 0 else 1)' "$BOOKREC_STORE"; do sleep 0.1; done
 started=$(seconds)
 "$bin/bookrec-coordinator" add-books "$work/one.csv" --enqueue >/dev/null 2>&1
 wait_applied
-one_enqueued=$(python3 -c "print($(seconds) - $started)")
+one_enqueued=$(seconds_since "$started")
 started=$(seconds)
 for file in "$work"/one-book-*.csv; do "$bin/bookrec-coordinator" add-books "$file" --enqueue >/dev/null 2>&1; done
-enqueued_at=$(python3 -c "print($(seconds) - $started)")
+enqueued_at=$(seconds_since "$started")
 wait_applied
-hundred_enqueued=$(python3 -c "print($(seconds) - $started)")
+hundred_enqueued=$(seconds_since "$started")
 generations=$(python3 -c '
 import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT count(DISTINCT generationId) FROM reindexRequest WHERE id > 1").fetchone()[0])' "$BOOKREC_STORE")

@@ -15,11 +15,10 @@ source scripts/cluster-lib.sh
 python3 scripts/split-new-books.py data/goodbooks unrated:100 "$work/new-books.csv" --rest "$work/rest"
 "$bin/bookrec-coordinator" import --data "$work/rest" 2>/dev/null
 start_workers 2 "$work/worker"
-seconds() { date +%s.%N; }
 started=$(seconds)
 "$bin/bookrec-coordinator" run "$@" 2>"$work/run.log"
-full=$(python3 -c "print($(seconds) - $started)")
+full=$(seconds_since "$started")
 started=$(seconds)
 "$bin/bookrec-coordinator" add-books "$work/new-books.csv" 2>"$work/add-books.log"
-incremental=$(python3 -c "print($(seconds) - $started)")
+incremental=$(seconds_since "$started")
 python3 -c "print(f'full run {$full:.1f} s, add-books of 100 books {$incremental:.1f} s: {$incremental / $full:.3f} of the full run')"

@@ -26,3 +26,8 @@ start_workers() {
         workers+=("$!")
     done
 }
+
+# Seconds since the epoch, and the seconds elapsed since such a time: `started=$(seconds)`, then
+# `took=$(seconds_since "$started")`.
+seconds() { date +%s.%N; }
+seconds_since() { python3 -c "print($(seconds) - $1)"; }

@@ -47,10 +47,17 @@ func startCoordinator(_ options: MetricsOptions) throws {
 
 /// Runs a generation command under the coordinator lock; a RunFailure is printed and exits 1.
 func withCoordinatorLock(storePath: String, _ body: () throws -> Void) throws {
-    do {
+    try exitingOnRunFailure {
         let lock = try CoordinatorLock(storePath: storePath)
         defer { lock.release() }
         try body()
+    }
+}
+
+/// What `body` returns; a RunFailure it throws is printed and becomes exit status 1.
+func exitingOnRunFailure<Result>(_ body: () throws -> Result) throws -> Result {
+    do {
+        return try body()
     } catch let failure as RunFailure {
         printError(failure.description)
         throw ExitCode(1)

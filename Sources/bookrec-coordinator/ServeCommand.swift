@@ -27,11 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try startCoordinator(metricsOptions)
-        let lock: CoordinatorLock
-        do { lock = try CoordinatorLock(storePath: storeOptions.path) } catch let failure as RunFailure {
-            printError(failure.description)
-            throw ExitCode(1)
-        }
+        let lock = try exitingOnRunFailure { try CoordinatorLock(storePath: storeOptions.path) }
         defer { lock.release() }
         let store = try Store(path: storeOptions.path)
         let service = ReindexConsumer(
