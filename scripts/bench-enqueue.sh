@@ -35,8 +35,7 @@ PY
 "$bin/bookrec-coordinator" import --data "$work/rest" 2>/dev/null
 start_workers 2 "$work/worker"
 "$bin/bookrec-coordinator" run "$@" 2>"$work/run.log"
-for pid in "${workers[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
-workers=()
+stop_workers
 cp "$work/foreground.sqlite" "$work/enqueued.sqlite"
 
 start_workers 2 "$work/foreground-worker"
@@ -46,8 +45,7 @@ one_foreground=$(seconds_since "$started")
 started=$(seconds)
 "$bin/bookrec-coordinator" add-books "$work/hundred.csv" 2>"$work/foreground-hundred.log" >/dev/null
 hundred_foreground=$(seconds_since "$started")
-for pid in "${workers[@]}"; do kill -TERM "$pid"; wait "$pid" || true; done
-workers=()
+stop_workers
 
 export BOOKREC_STORE="$work/enqueued.sqlite"
 start_workers 2 "$work/enqueued-worker"

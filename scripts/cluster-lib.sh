@@ -11,9 +11,14 @@ mkdir -p .run
 export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
 export BOOKREC_AMQP_URL="${BOOKREC_AMQP_URL:-amqp://guest:guest@127.0.0.1:$BOOKREC_BROKER_PORT/}"
 workers=()
-cleanup() {
+# Stops every process started with start_workers (SIGTERM, then waits for each).
+stop_workers() {
     for pid in "${workers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${workers[@]}"; do wait "$pid" 2>/dev/null || true; done
+    workers=()
+}
+cleanup() {
+    stop_workers
     scripts/broker.sh stop
 }
 trap cleanup EXIT
