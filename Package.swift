@@ -32,6 +32,8 @@ let package = Package(
         .target(
             name: "CRabbitMQ", path: "Sources/C/CRabbitMQ",
             linkerSettings: [.linkedLibrary("rabbitmq")]),
+        // libpq (libpq-dev): the PostgreSQL store's client.
+        .systemLibrary(name: "CLibPQ", path: "Sources/C/CLibPQ"),
 
         // The math: encoders, fusion, training, scoring, metrics. No I/O.
         // Optimised in debug builds too: the cluster tests train the default model through debug
@@ -43,10 +45,10 @@ let package = Package(
         .target(name: "BookrecImaging", dependencies: ["CImageCodec", "BookrecCore"]),
         // Reading the catalog files: CSV, goodbooks layout, row-level errors.
         .target(name: "BookrecData", dependencies: ["BookrecCore", "BookrecImaging"]),
-        // SQLite store: migrations, generations, records.
+        // The store behind protocols, with two drivers: SQLite (GRDB) on one host, PostgreSQL (libpq) across hosts.
         .target(
             name: "BookrecStore",
-            dependencies: ["BookrecCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CoreMetrics", package: "swift-metrics")]),
+            dependencies: ["BookrecCore", "CLibPQ", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "CoreMetrics", package: "swift-metrics")]),
         // Pretrained encoders: weight parsing from bytes and forward passes on BLAS.
         // No file I/O: callers hand in the bytes.
         .target(name: "BookrecMiniLM", dependencies: ["BookrecCore", "COpenBLAS"]),
@@ -83,7 +85,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // What the three executables share: common options and output helpers.
-        .target(name: "BookrecCLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "BookrecCLI", dependencies: ["BookrecStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .executableTarget(
             name: "bookrec-coordinator",

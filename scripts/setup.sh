@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
-packages=(librabbitmq-dev libsqlite3-dev libopenblas0 libjpeg62-turbo-dev libpng-dev rabbitmq-server "$@")
+packages=(librabbitmq-dev libsqlite3-dev libpq-dev libopenblas0 libjpeg62-turbo-dev libpng-dev rabbitmq-server "$@")
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what is missing, starts a private broker, runs swift test,
-# and stops the broker again whatever happens.
+# Runs the whole test suite: installs what is missing, starts a private broker and a private
+# PostgreSQL server, runs swift test, and stops both again whatever happens.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# Debian's chromium and chromedriver: the service's pages are checked in a real browser.
-scripts/setup.sh chromium chromium-driver
+# Debian's chromium and chromedriver: the service's pages are checked in a real browser;
+# the PostgreSQL store against Debian's PostgreSQL server.
+scripts/setup.sh chromium chromium-driver postgresql
 export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
-trap 'scripts/broker.sh stop' EXIT
+export BOOKREC_POSTGRES_PORT="${BOOKREC_POSTGRES_PORT:-5433}"
+trap 'scripts/broker.sh stop; scripts/postgres.sh stop' EXIT
 scripts/broker.sh start
 export BOOKREC_AMQP_URL="${BOOKREC_AMQP_URL:-amqp://guest:guest@127.0.0.1:$BOOKREC_BROKER_PORT/}"
+scripts/postgres.sh start
+# The PostgreSQL tests make a database of their own each on this server, as the role `bookrec`.
+export BOOKREC_TEST_POSTGRES_URL="$(scripts/postgres.sh url)"
+export BOOKREC_TEST_POSTGRES_PASSWORD_FILE="$root/.run/postgres-$BOOKREC_POSTGRES_PORT/password"
 
 # docker-compose.yml is checked offline; no container engine runs here.
 compose=.run/tools/compose/docker-compose

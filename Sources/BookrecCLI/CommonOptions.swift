@@ -1,15 +1,32 @@
 import ArgumentParser
+import BookrecStore
 import Foundation
 
 /// Where the store lives: `--store`, else `BOOKREC_STORE`, else `bookrec.sqlite` here.
 public struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Path of the SQLite store (default: $BOOKREC_STORE, else ./bookrec.sqlite).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store: an SQLite file's path, or postgres://user@host:port/database (default: $BOOKREC_STORE, else ./bookrec.sqlite). "
+                + "A PostgreSQL password comes from PGPASSWORD, PGPASSFILE or BOOKREC_STORE_PASSWORD_FILE, never from the command line.",
+            valueName: "path-or-url"))
     public var store: String?
 
     public init() {}
 
-    public var path: String {
+    public func validate() throws {
+        if let store, PostgresURL.hasPassword(store) {
+            throw ValidationError("--store must not carry a password (it would show in the process list); use PGPASSWORD, PGPASSFILE or BOOKREC_STORE_PASSWORD_FILE")
+        }
+    }
+
+    public var location: String {
         store ?? ProcessInfo.processInfo.environment["BOOKREC_STORE"] ?? "bookrec.sqlite"
+    }
+
+    /// Opens the store (see `openStore`).
+    public func open(readOnly: Bool = false, busyTimeout: TimeInterval = 30) throws -> any Store {
+        try openStore(location, readOnly: readOnly, busyTimeout: busyTimeout)
     }
 }
 

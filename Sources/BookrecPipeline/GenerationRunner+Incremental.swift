@@ -76,7 +76,7 @@ extension GenerationRunner {
 
     private func activeGeneration() throws -> (id: Int, configuration: RunConfiguration) {
         guard let active = try store.activeGenerationID(), let record = try store.generation(active) else {
-            throw RunFailure(description: "no generation is active in \(store.path); run `bookrec-coordinator run` first")
+            throw RunFailure(description: "no generation is active in \(store.location); run `bookrec-coordinator run` first")
         }
         return (active, try RunConfiguration.decoded(record.configuration))
     }

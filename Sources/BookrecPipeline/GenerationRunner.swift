@@ -6,6 +6,7 @@ import Foundation
 /// Why a run stopped without activating its generation.
 public struct RunFailure: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// The coordinator's generations: `run` plans, publishes, fans in, trains, publishes, fans in and
@@ -48,7 +49,7 @@ public final class GenerationRunner {
         let started = Date()
         var timings = Timings()
         let catalog = try store.loadCatalog()
-        guard !catalog.books.isEmpty else { throw RunFailure(description: "the store \(store.path) has no books; run `bookrec-coordinator import` first") }
+        guard !catalog.books.isEmpty else { throw RunFailure(description: "the store \(store.location) has no books; run `bookrec-coordinator import` first") }
         let generationID = try resumeOrCreateGeneration(books: catalog.books)
 
         var phaseStart = Date()
@@ -195,13 +196,13 @@ public final class GenerationRunner {
             if let unrecorded = try unrecordedDeadLetter(in: try watch.arrived(), kind: kind, generationID: generationID, indices: indices) {
                 progress.finish()
                 throw RunFailure(description: "generation \(generationID) not activated; dead-lettered (seen in the dead-letter queue; "
-                                 + "the worker could not record it in \(store.path)):\n  \(unrecorded)")
+                                 + "the worker could not record it in \(store.location)):\n  \(unrecorded)")
             }
             if done != lastDone {
                 lastDone = done
                 lastChange = Date()
             } else if Date().timeIntervalSince(lastChange) > stallTimeout {
-                throw RunFailure(description: "no \(kind.rawValue) shard finished for \(Int(stallTimeout)) s; are workers running against \(store.path)?")
+                throw RunFailure(description: "no \(kind.rawValue) shard finished for \(Int(stallTimeout)) s; are workers running against \(store.location)?")
             }
             try publisher.poll()
             Thread.sleep(forTimeInterval: pollInterval)

@@ -93,7 +93,7 @@ public final class ScoringContext {
 
     public init(store: Store, generationID: Int) throws {
         guard let record = try store.generation(generationID) else {
-            throw PermanentJobError("generation \(generationID) does not exist in \(store.path)")
+            throw PermanentJobError("generation \(generationID) does not exist in \(store.location)")
         }
         let configuration = try RunConfiguration.decoded(record.configuration)
         var books = try store.bookVectors(generationID: generationID)

@@ -83,7 +83,7 @@ public final class ReindexService {
         }
         do {
             guard let request = try store.reindexRequest(message.requestID) else {
-                return .deadLetter(reason: "reindex message: no request \(message.requestID) in \(store.path)")
+                return .deadLetter(reason: "reindex message: no request \(message.requestID) in \(store.location)")
             }
             if request.state == .done || request.state == .failed { return .ack }
             try applyPending()

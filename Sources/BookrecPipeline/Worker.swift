@@ -165,7 +165,7 @@ public final class Worker: @unchecked Sendable {
     /// never planned) can neither write results nor mark a shard done.
     private func plannedShard(of job: JobMessage, kind: JobKind) throws -> ShardRecord {
         guard try store.generation(job.generation) != nil else {
-            throw PermanentJobError("generation \(job.generation) does not exist in \(store.path)")
+            throw PermanentJobError("generation \(job.generation) does not exist in \(store.location)")
         }
         guard let shard = try store.shard(generationID: job.generation, kind: kind, index: job.shard.index) else {
             throw PermanentJobError("\(kind.rawValue) shard \(job.shard.index) is not in the plan of generation \(job.generation)", failsShard: false)

@@ -58,15 +58,15 @@ public final class GenerationFollower: @unchecked Sendable {
     /// request cost about a sixth of a request.
     static let recheckInterval: TimeInterval = 0.1
 
-    public let storePath: String
+    public let storeLocation: String
     private let lock = NSLock()
     private var store: Store?
     private var served: ServedGeneration?
     private var loading: (generationID: Int, waiters: [CheckedContinuation<ServedGeneration, any Error>])?
     private var active: (generationID: Int, readAt: Date)?
 
-    public init(storePath: String) {
-        self.storePath = storePath
+    public init(storeLocation: String) {
+        self.storeLocation = storeLocation
     }
 
     /// The generation to answer from, or a 503 problem while there is no store or no active generation.
@@ -114,10 +114,10 @@ public final class GenerationFollower: @unchecked Sendable {
     /// The store, opened read-only once it exists.
     public func openStore() throws -> Store {
         if let store = lock.withLock({ self.store }) { return store }
-        guard FileManager.default.fileExists(atPath: storePath) else {
+        let opened: any Store
+        do { opened = try BookrecStore.openStore(storeLocation, readOnly: true) } catch is StoreNotFound {
             throw Problem(.serviceUnavailable, "there is no store yet; run `bookrec-coordinator import` and `run`")
         }
-        let opened = try Store(path: storePath, readOnly: true)
         lock.withLock { store = opened }
         return opened
     }

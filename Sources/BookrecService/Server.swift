@@ -5,13 +5,13 @@ import Prometheus
 
 /// The HTTP service of `bookrec-query serve`: the JSON API, the pages and the metrics of one store.
 public enum BookrecServer {
-    /// An application serving the store at `storePath` on host:port (port 0: any free port).
+    /// An application serving the store at `storeLocation` on host:port (port 0: any free port).
     /// `onRunning` gets the port actually bound once the server accepts connections.
     public static func application(
-        storePath: String, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
+        storeLocation: String, host: String, port: Int, registry: PrometheusCollectorRegistry, logger: Logger,
         onRunning: @escaping @Sendable (Int) -> Void
     ) throws -> some ApplicationProtocol {
-        let generations = GenerationFollower(storePath: storePath)
+        let generations = GenerationFollower(storeLocation: storeLocation)
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware(logger: logger))

@@ -17,7 +17,7 @@ public final class QueryReader: Sendable {
     /// Reads the store's active generation.
     public convenience init(store: Store) throws {
         guard let active = try store.activeGenerationID() else {
-            throw QueryError("no generation is active in \(store.path) yet; run `bookrec-coordinator run`")
+            throw QueryError("no generation is active in \(store.location) yet; run `bookrec-coordinator run`")
         }
         self.init(store: store, generationID: active)
     }

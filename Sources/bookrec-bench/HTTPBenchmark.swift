@@ -26,15 +26,15 @@ struct HTTPBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, readOnly: true)
-        guard let generation = try store.activeGenerationID() else { throw ValidationError("no generation is active in \(store.path)") }
+        let store = try storeOptions.open(readOnly: true)
+        guard let generation = try store.activeGenerationID() else { throw ValidationError("no generation is active in \(store.location)") }
         let readers = try store.readerIDs(generationID: generation)
         let books = try store.bookVectors(generationID: generation).ids
         var generator = SeededGenerator(seed: 5)
         let sampledReaders = (0..<1000).map { _ in readers[Int(generator.next() % UInt64(readers.count))] }
         let sampledBooks = (0..<1000).map { _ in books[Int(generator.next() % UInt64(books.count))] }
 
-        let server = try ServedStore(storePath: store.path)
+        let server = try ServedStore(storeLocation: storeOptions.location)
         defer { server.stop() }
         // The first request loads the generation; each endpoint then runs 2 s unmeasured, so that
         // the figures are the steady state's, not the first touches of the lists in memory.
@@ -54,7 +54,7 @@ struct HTTPBenchmark: ParsableCommand {
         }
         let (health, recommend, similar) = (medians[0], medians[1], medians[2])
         let memory = server.peakResidentMegabytes()
-        print("store \(store.path), generation \(generation): \(readers.count) readers, \(books.count) books; wrk \(threads) thread(s), \(connections) connections, medians of \(rounds) rounds of \(seconds) s")
+        print("store \(store.location), generation \(generation): \(readers.count) readers, \(books.count) books; wrk \(threads) thread(s), \(connections) connections, medians of \(rounds) rounds of \(seconds) s")
         for (name, figures) in [("/healthz (baseline)", health), ("recommend -k 10", recommend), ("similar -k 10", similar)] {
             print(String(
                 format: "%@: %.0f requests/s = %.2f × /healthz, p50 %.2f ms, p99 %.2f ms, %d non-2xx",
@@ -105,10 +105,10 @@ final class ServedStore {
     let base: URL
     private let output: Pipe
 
-    init(storePath: String) throws {
+    init(storeLocation: String) throws {
         let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         process.executableURL = folder.appendingPathComponent("bookrec-query")
-        process.arguments = ["serve", "--port", "0", "--store", storePath]
+        process.arguments = ["serve", "--port", "0", "--store", storeLocation]
         output = Pipe()
         process.standardOutput = output
         try process.run()

@@ -17,13 +17,13 @@ struct QueryBenchmark: ParsableCommand {
     @Option(help: "Books per answer.") var k = 10
 
     func run() throws {
-        let store = try Store(path: storeOptions.path, readOnly: true)
+        let store = try storeOptions.open(readOnly: true)
         let reader = try QueryReader(store: store)
         let users = try store.readerIDs(generationID: reader.generationID)
         // As the service holds a generation: each book's nearest books precomputed.
         let vectors = try BookVectorIndex(store: store, generationID: reader.generationID, precomputingNeighbours: true)
         let books = vectors.bookIDs
-        guard !users.isEmpty, !books.isEmpty else { throw ValidationError("the active generation of \(store.path) has no readers or books") }
+        guard !users.isEmpty, !books.isEmpty else { throw ValidationError("the active generation of \(store.location) has no readers or books") }
         var generator = SeededGenerator(seed: 3)
         let sampledUsers = (0..<lookups).map { _ in users[Int(generator.next() % UInt64(users.count))] }
         let sampledBooks = (0..<lookups).map { _ in books[Int(generator.next() % UInt64(books.count))] }
@@ -31,7 +31,7 @@ struct QueryBenchmark: ParsableCommand {
         let baseline = try percentiles(sampledUsers) { _ = try store.readerVectors(generationID: reader.generationID, userIDs: [$0]) }
         let recommend = try percentiles(sampledUsers) { _ = try reader.recommendations(user: $0, k: k) }
         let similar = try percentiles(sampledBooks) { _ = try vectors.similar(book: $0, k: k) }
-        print("store \(store.path), generation \(reader.generationID): \(users.count) readers, \(books.count) books, \(lookups) lookups each")
+        print("store \(store.location), generation \(reader.generationID): \(users.count) readers, \(books.count) books, \(lookups) lookups each")
         for (name, figures) in [("point read of a reader vector (baseline)", baseline), ("recommend -k \(k)", recommend), ("similar -k \(k)", similar)] {
             print(String(
                 format: "%@: p50 %.3f ms, p99 %.3f ms = %.2f × the baseline's p99",

@@ -34,8 +34,8 @@ struct EvaluateGenerationCommand: ParsableCommand {
             print(split.coldBooks.sorted().map(String.init).joined(separator: ","))
             return
         }
-        let store = try Store(path: storeOptions.path, readOnly: true)
-        guard let generation = try store.activeGenerationID() else { throw ValidationError("no active generation in \(store.path)") }
+        let store = try storeOptions.open(readOnly: true)
+        guard let generation = try store.activeGenerationID() else { throw ValidationError("no active generation in \(store.location)") }
         let books = try store.bookVectors(generationID: generation)
         let bookVectors = Dictionary(uniqueKeysWithValues: books.ids.indices.map { (books.ids[$0], (books.vectors[$0], books.terms[$0])) })
         let readers = Set(split.coldTest.map(\.user)).sorted()

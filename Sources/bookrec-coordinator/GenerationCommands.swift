@@ -15,8 +15,8 @@ struct RollbackCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let (from, to) = try Store(path: storeOptions.path).rollback(to: to)
+        try withCoordinatorLock(storeOptions) { store in
+            let (from, to) = try store.rollback(to: to)
             print("generation \(to) active (was \(from))")
         }
     }
@@ -42,8 +42,8 @@ struct GarbageCollectCommand: ParsableCommand {
     }
 
     func run() throws {
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let result = try Store(path: storeOptions.path).collectGarbage(keep: keep)
+        try withCoordinatorLock(storeOptions) { store in
+            let result = try store.collectGarbage(keep: keep)
             if result.generations.isEmpty {
                 print("nothing to delete")
             } else {

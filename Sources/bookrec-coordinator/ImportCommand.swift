@@ -27,7 +27,7 @@ struct ImportCommand: ParsableCommand {
         let catalog = GoodbooksLoader(directory: directory).load()
         reportInput(catalog)
         guard !catalog.books.isEmpty else { throw ValidationError("no book could be imported from \(directory.path)") }
-        let store = try Store(path: storeOptions.path)
+        let store = try storeOptions.open()
         print(describe(try store.importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings), in: store))
     }
 }

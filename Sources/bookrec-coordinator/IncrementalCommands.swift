@@ -56,14 +56,13 @@ struct AddBooksCommand: ParsableCommand {
             return additions
         }
         if enqueue {
-            let store = try Store(path: storeOptions.path)
+            let store = try storeOptions.open()
             let additions = try accepted(store)
             return try enqueueReindex(
                 .books, file: file, count: additions.books.count, content: ReindexContent(books: additions.books, covers: additions.covers),
                 store: store, queue: queueOptions)
         }
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let store = try Store(path: storeOptions.path)
+        try withCoordinatorLock(storeOptions) { store in
             let additions = try accepted(store)
             print(describe(try store.importCatalog(books: additions.books, covers: additions.covers, ratings: []), in: store))
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addBooks()
@@ -108,13 +107,12 @@ struct AddRatingsCommand: ParsableCommand {
             return additions
         }
         if enqueue {
-            let store = try Store(path: storeOptions.path)
+            let store = try storeOptions.open()
             let additions = try accepted(store, try store.bookIDs().union(try store.pendingBookIDs()))
             return try enqueueReindex(
                 .ratings, file: file, count: additions.ratings.count, content: ReindexContent(ratings: additions.ratings), store: store, queue: queueOptions)
         }
-        try withCoordinatorLock(storePath: storeOptions.path) {
-            let store = try Store(path: storeOptions.path)
+        try withCoordinatorLock(storeOptions) { store in
             let additions = try accepted(store, try store.bookIDs())
             print(describe(try store.importCatalog(books: [], covers: [:], ratings: additions.ratings), in: store))
             let outcome = try makeRunner(store: store, queue: queueOptions, models: modelsOptions).addRatings()

@@ -23,7 +23,7 @@ func reportInput(_ input: CatalogImport) {
 }
 
 func describe(_ summary: ImportSummary, in store: Store) -> String {
-    "imported into \(store.path): \(summary.booksAdded) books added, \(summary.booksChanged) changed; \(summary.coversAdded) covers added, \(summary.coversChanged) changed; \(summary.ratingsAdded) ratings added, \(summary.ratingsChanged) changed; \(summary.unchanged) rows unchanged"
+    "imported into \(store.location): \(summary.booksAdded) books added, \(summary.booksChanged) changed; \(summary.coversAdded) covers added, \(summary.coversChanged) changed; \(summary.ratingsAdded) ratings added, \(summary.ratingsChanged) changed; \(summary.unchanged) rows unchanged"
 }
 
 /// The runner every generation command drives, with progress on standard error.
@@ -45,13 +45,19 @@ func startCoordinator(_ options: MetricsOptions) throws {
     printError("coordinator: metrics at http://\(options.metricsHost):\(bound)/metrics")
 }
 
-/// Runs a generation command under the coordinator lock; a RunFailure is printed and exits 1.
-func withCoordinatorLock(storePath: String, _ body: () throws -> Void) throws {
+/// Runs a generation command on the store under its coordinator lock; a RunFailure is printed and exits 1.
+func withCoordinatorLock(_ storeOptions: StoreOptions, _ body: (any Store) throws -> Void) throws {
+    let store = try storeOptions.open()
     try exitingOnRunFailure {
-        let lock = try CoordinatorLock(storePath: storePath)
+        let lock = try lockCoordinator(of: store)
         defer { lock.release() }
-        try body()
+        try body(store)
     }
+}
+
+/// The store's coordinator lock; another coordinator holding it is a RunFailure.
+func lockCoordinator(of store: any Store) throws -> any CoordinatorLock {
+    do { return try store.lockCoordinator() } catch let error as StoreError { throw RunFailure(description: error.description) }
 }
 
 /// What `body` returns; a RunFailure it throws is printed and becomes exit status 1.

@@ -72,7 +72,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try startCoordinator(metricsOptions)
-        try withCoordinatorLock(storePath: storeOptions.path) {
+        try withCoordinatorLock(storeOptions) { store in
             var configuration = RunConfiguration()
             configuration.textEncoder = textEncoder
             configuration.coverEncoder = coverEncoder
@@ -85,7 +85,6 @@ struct RunCommand: ParsableCommand {
             configuration.trainShardSize = trainShardSize
             configuration.scoreShardSize = scoreShardSize
             configuration.storedTopK = topK
-            let store = try Store(path: storeOptions.path)
             let runner = try makeRunner(store: store, queue: queueOptions, models: modelsOptions, configuration: configuration)
             let (generation, timings) = try runner.run()
             print(String(

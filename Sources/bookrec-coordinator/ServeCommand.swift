@@ -27,9 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try startCoordinator(metricsOptions)
-        let lock = try exitingOnRunFailure { try CoordinatorLock(storePath: storeOptions.path) }
+        let store = try storeOptions.open()
+        let lock = try exitingOnRunFailure { try lockCoordinator(of: store) }
         defer { lock.release() }
-        let store = try Store(path: storeOptions.path)
         let service = ReindexConsumer(
             store: store, url: try AMQPURL.fromEnvironment(), topology: Topology(prefix: queueOptions.prefix),
             service: ReindexService(store: store, runner: { try makeRunner(store: store, queue: queueOptions, models: modelsOptions) }, log: { printError($0) }))
@@ -55,7 +55,7 @@ struct ReindexConsumer: Service {
             try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
                 Thread.detachNewThread {
                     let consumer = Consumer(url: url, topology: topology, options: ConsumerOptions(prefetch: 1), events: { printError("\($0)") })
-                    printError("coordinator: serving reindex requests from \(topology.reindexQueue) for \(store.path)")
+                    printError("coordinator: serving reindex requests from \(topology.reindexQueue) for \(store.location)")
                     finished.resume(with: Result {
                         try consumer.consume(queue: topology.reindexQueue, shouldStop: { stop.isRaised }) { delivery in service.handle(delivery) }
                     })

@@ -22,7 +22,7 @@ struct QueryOptions: ParsableArguments {
 
     func reader() throws -> QueryReader {
         do {
-            return try QueryReader(store: try Store(path: storeOptions.path, readOnly: true))
+            return try QueryReader(store: try storeOptions.open(readOnly: true))
         } catch {
             throw CleanExit.failure("\(error)")
         }

@@ -3,6 +3,7 @@ import BookrecCLI
 import BookrecCore
 import BookrecMetrics
 import BookrecService
+import BookrecStore
 import Foundation
 import Hummingbird
 import Logging
@@ -31,12 +32,12 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "bookrec-query")
         logger.logLevel = .notice
         let host = host
-        let storePath = storeOptions.path
+        let location = storeOptions.location
         let app = try BookrecServer.application(
-            storePath: storePath, host: host, port: port, registry: registry, logger: logger,
+            storeLocation: location, host: host, port: port, registry: registry, logger: logger,
             onRunning: { port in
                 // The line scripts and tests wait for; the port is the bound one when --port 0.
-                print("bookrec-query: serving \(storePath) at http://\(host):\(port)/")
+                print("bookrec-query: serving \(redactedStoreLocation(location)) at http://\(host):\(port)/")
                 fflush(stdout)
             })
         try await app.runService()

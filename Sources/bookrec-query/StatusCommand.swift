@@ -16,12 +16,12 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         let store: Store
         do {
-            store = try Store(path: options.storeOptions.path, readOnly: true)
+            store = try options.storeOptions.open(readOnly: true)
         } catch {
             throw CleanExit.failure("\(error)")
         }
         var report = try store.statusReport()
-        report.store = store.path
+        report.store = store.location
         do {
             let url = try AMQPURL.fromEnvironment()
             var connection = ConnectionOptions()
@@ -32,7 +32,7 @@ struct StatusCommand: ParsableCommand {
             report.broker = "broker not reachable: \(error)"
         }
         if options.json { return try printJSON(report) }
-        print("store \(store.path); active generation: \(report.activeGeneration.map(String.init) ?? "none")")
+        print("store \(store.location); active generation: \(report.activeGeneration.map(String.init) ?? "none")")
         for generation in report.generations {
             let phases = JobKind.allCases.map { kind in
                 let s = generation.shards[kind.rawValue]!

@@ -64,8 +64,8 @@ struct ConsumeCommand: ParsableCommand {
         options.topology = Topology(prefix: queueOptions.prefix)
         options.consumer.retry = RetryPolicy(maxAttempts: maxAttempts, backoff: Backoff(initial: retryDelay, multiplier: 4, maximum: 300))
         let url = try AMQPURL.fromEnvironment()
-        let store = try Store(path: storeOptions.path, busyTimeout: busyTimeout)
-        printError("worker: consuming from \(url) with concurrency \(concurrency), store \(store.path)")
+        let store = try storeOptions.open(busyTimeout: busyTimeout)
+        printError("worker: consuming from \(url) with concurrency \(concurrency), store \(store.location)")
         let worker = Worker(store: store, url: url, options: options, stop: stop, log: { printError("worker: \($0)") })
         worker.run()
         if let reason = worker.stoppedBecause {

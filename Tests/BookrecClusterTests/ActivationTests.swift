@@ -20,7 +20,7 @@ final class ActivationTests: XCTestCase {
     }
 
     func testShardsMarkedDoneWithoutTheirResultsAreNotActivated() throws {
-        let store = try Store(path: directory.appendingPathComponent("store.sqlite").path)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path)
         let generationID = try store.createGeneration(kind: "full", parentID: nil, configuration: RunConfiguration().encoded())
         try store.planShards(generationID: generationID, kind: .encode, shards: [[5, 6, 7]])
         try store.planShards(generationID: generationID, kind: .score, shards: [[10, 11, 12]])

@@ -52,7 +52,7 @@ final class TestCluster {
             throw error
         }
         let catalog = GoodbooksLoader(directory: data).load()
-        _ = try Store(path: storePath).importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
+        _ = try SQLiteStore(path: storePath).importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
     }
 
     var environment: [String: String] {
@@ -132,7 +132,7 @@ final class TestCluster {
 
     /// Shards of generation 1 of a kind that are done, read from the store as the coordinator does.
     func doneShards(_ kind: JobKind) -> Int {
-        guard let store = try? Store(path: storePath, readOnly: true),
+        guard let store = try? SQLiteStore(path: storePath, readOnly: true),
               let shards = try? store.shards(generationID: 1, kind: kind) else { return 0 }
         return shards.filter { $0.state == .done }.count
     }

@@ -55,7 +55,7 @@ final class CoordinatorFaultTests: XCTestCase {
         XCTAssertTrue(run.output.contains("generation 1 active"), run.output)
         XCTAssertTrue(try cluster.export(k: 10) == clean, "the export differs from the clean run's")
 
-        let store = try Store(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
         XCTAssertEqual(try store.generations().count, 1, "every restart resumed the same generation")
         let redelivered = cluster.workerLogs().components(separatedBy: "shard already done, acknowledging the redelivery").count - 1
         print(String(format: "coordinator kill -9 in the encode and score phases: resumed twice, second coordinator refused, %d duplicate jobs acknowledged without work, %.1f s from the last restart to activation",

@@ -11,7 +11,7 @@ final class DamagedStoreTests: XCTestCase {
     func testDamagedStoredRowsAreNamedNotReadAsEmpty() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-damaged-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let store = try Store(path: path)
+        let store = try SQLiteStore(path: path)
         _ = try store.importCatalog(
             books: [Book(id: 1, title: "One", authors: "A", tags: ["fantasy"]), Book(id: 2, title: "Two", authors: "B")], covers: [:], ratings: [])
         let generationID = try store.createGeneration(kind: "full", parentID: nil, configuration: RunConfiguration().encoded())

@@ -44,7 +44,7 @@ final class EncodeJobTests: XCTestCase {
     }
 
     private func makeGeneration(covers: [Data], name: String = "store") throws -> (Store, Int, EncoderSet) {
-        let store = try Store(path: directory.appendingPathComponent("\(name).sqlite").path)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("\(name).sqlite").path)
         let configuration = RunConfiguration()
         _ = try store.importCatalog(
             books: (1...covers.count).map { Book(id: $0, title: "Book \($0)", authors: "An Author") },

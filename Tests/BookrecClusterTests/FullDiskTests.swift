@@ -19,7 +19,7 @@ final class FullDiskTests: XCTestCase {
         // fails in its middle. (With a full log, the first write fails, as the import does.)
         XCTAssertEqual(cluster.stopWorkers(), [0])
         try DatabaseQueue(path: cluster.storePath).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let catalogBefore = try Store(path: cluster.storePath, readOnly: true).loadCatalog()
+        let catalogBefore = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
         // No file may grow past 256 KiB: the store (about 2 MB) cannot grow at all, and its
         // write-ahead log, which starts empty, takes the run's first writes but not its model.
         let limit = 256 << 10
@@ -30,7 +30,7 @@ final class FullDiskTests: XCTestCase {
         XCTAssertTrue(importing.error.contains(
             "importing the catalog failed: \(cluster.storePath) would exceed this process's file size limit of \(limit) bytes (disk I/O error); nothing of this write was kept"),
             importing.error)
-        let catalogAfter = try Store(path: cluster.storePath, readOnly: true).loadCatalog()
+        let catalogAfter = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
         XCTAssertEqual(catalogAfter.books, catalogBefore.books, "the import was one transaction, rolled back")
         XCTAssertEqual(catalogAfter.ratings, catalogBefore.ratings)
 
@@ -43,7 +43,7 @@ final class FullDiskTests: XCTestCase {
         XCTAssertTrue(run.error.contains("would exceed this process's file size limit of \(limit) bytes"), run.error)
         XCTAssertTrue(run.error.contains("nothing of this write was kept"), run.error)
         XCTAssertTrue(run.error.contains("generation 2 created"), "the run failed in its middle, not at its first write: \(run.error)")
-        let store = try Store(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
         XCTAssertEqual(try store.activeGenerationID(), 1)
         XCTAssertTrue(try cluster.export(k: 10) == before, "the active generation's export is unchanged")
         let check = try DatabaseQueue(path: cluster.storePath).read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
@@ -73,14 +73,14 @@ final class FullDiskTests: XCTestCase {
         let store = mountPoint.appendingPathComponent("store.sqlite").path
         let tiny = try cluster.run("bookrec-coordinator", ["import", "--data", TestCluster.tiny.path, "--store", store])
         XCTAssertEqual(tiny.status, 0, tiny.error)
-        let before = try Store(path: store, readOnly: true).loadCatalog()
+        let before = try SQLiteStore(path: store, readOnly: true).loadCatalog()
 
         let slice = TestCluster.root.appendingPathComponent("Tests/Fixtures/goodbooks-slice").path
         let full = try cluster.run("bookrec-coordinator", ["import", "--data", slice, "--store", store])
         XCTAssertNotEqual(full.status, 0)
         XCTAssertTrue(full.error.contains("importing the catalog failed: the disk under \(store) is full (database or disk is full); nothing of this write was kept"),
                       full.error)
-        let after = try Store(path: store, readOnly: true).loadCatalog()
+        let after = try SQLiteStore(path: store, readOnly: true).loadCatalog()
         XCTAssertEqual(after.books, before.books)
         XCTAssertEqual(after.ratings, before.ratings)
         XCTAssertEqual(after.coverHashes, before.coverHashes)

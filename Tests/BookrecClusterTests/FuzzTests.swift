@@ -114,7 +114,7 @@ final class FuzzTests: XCTestCase {
     /// acknowledged, retried or dead-lettered, never run against the plan's shards, and the
     /// process survives.
     func testMutatedJobBodiesAreRefusedOrHandledWithoutACrash() throws {
-        let store = try Store(path: directory.appendingPathComponent("store.sqlite").path)
+        let store = try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path)
         let generationID = try store.createGeneration(kind: "full", parentID: nil, configuration: RunConfiguration().encoded())
         try store.planShards(generationID: generationID, kind: .encode, shards: [[1, 2, 3]])
         try store.planShards(generationID: generationID, kind: .score, shards: [[10, 11]])

@@ -28,7 +28,7 @@ final class ImplicitALSRoundsTests: XCTestCase {
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-ials-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try Store(path: directory.appendingPathComponent("store.sqlite").path)
+        store = try SQLiteStore(path: directory.appendingPathComponent("store.sqlite").path)
     }
 
     override func tearDownWithError() throws {

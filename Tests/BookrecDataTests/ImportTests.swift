@@ -75,7 +75,7 @@ final class ImportTests: XCTestCase {
 
     func testImportingTwiceChangesNothingAndBadInputLosesNothingStored() throws {
         let path = Fixtures.temporaryStorePath()
-        let store = try Store(path: path)
+        let store = try SQLiteStore(path: path)
         let slice = GoodbooksLoader(directory: Fixtures.slice).load()
         let first = try store.importCatalog(books: slice.books, covers: slice.covers, ratings: slice.ratings)
         XCTAssertEqual(first.booksAdded, 300)

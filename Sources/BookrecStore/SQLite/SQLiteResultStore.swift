@@ -2,14 +2,7 @@ import BookrecCore
 import Foundation
 import GRDB
 
-/// One recommended book of a reader, as stored.
-public struct StoredRecommendation: Equatable, Sendable {
-    public let rank: Int
-    public let bookID: Int
-    public let score: Double
-}
-
-extension Store {
+extension SQLiteStore {
     // MARK: Encoder cache
 
     /// Cached encoder outputs for these content hashes (those found).

@@ -1,26 +1,7 @@
 import Foundation
 import GRDB
 
-/// A file of new books or ratings accepted for reindexing: its accepted rows are kept with it
-/// (`content`), and `bookrec-coordinator serve` imports them into the catalog and applies them in
-/// an incremental generation, in the order the requests were accepted.
-public struct ReindexRequest: Equatable, Sendable {
-    public enum Kind: String, Sendable { case books, ratings }
-    public enum State: String, Sendable { case queued, running, done, failed }
-
-    public let id: Int
-    public let kind: Kind
-    public let file: String
-    /// Rows of the file that were accepted (the rejected ones were reported when it was enqueued).
-    public let accepted: Int
-    public let state: State
-    /// The generation that applies it (running) or applied it (done).
-    public let generationID: Int?
-    public let reason: String?
-    public let acceptedAt: Date
-}
-
-extension Store {
+extension SQLiteStore {
     /// The request for this content, made now or found: the same file enqueued twice is one
     /// request. Returns it and whether it is new.
     public func acceptReindexRequest(
@@ -63,7 +44,7 @@ extension Store {
     }
 
     /// Marks requests running, done or failed, in one transaction.
-    public func markReindexRequests(_ ids: [Int], state: ReindexRequest.State, generationID: Int?, reason: String? = nil) throws {
+    public func markReindexRequests(_ ids: [Int], state: ReindexRequest.State, generationID: Int?, reason: String?) throws {
         try write("marking reindex requests \(ids) \(state.rawValue)") { db in
             let finished = state == .done || state == .failed ? Date() : nil
             for id in ids {

@@ -2,76 +2,7 @@ import BookrecCore
 import Foundation
 import GRDB
 
-/// Names of the per-generation blobs.
-public enum ModelBlob {
-    public static let textIDF = "text-idf"
-    public static let parameters = "parameters"
-    public static let foldIn = "fold-in"
-    /// The item-item weights (`ItemItemWeights.serialized`), with the placements of books without ratings.
-    public static let itemItem = "item-item"
-    /// The identities (name@version) of the encoders whose outputs trained the model.
-    public static let encoders = "encoders"
-    /// An add-books generation's new books (JSON ids): the only books its score jobs score.
-    public static let addedBooks = "added-books"
-    /// An add-ratings generation's folded-in readers (JSON ids): the only readers it rescores.
-    public static let rescoredReaders = "rescored-readers"
-    /// What the workers' iALS rounds of a full run read and write, under this prefix
-    /// (`ImplicitALSRounds`); deleted once the model is stored.
-    public static let implicitALSPrefix = "ials/"
-}
-
-/// How a generation was made: a full run, or incrementally from its parent.
-public enum GenerationKind: String, Sendable {
-    case full
-    case addBooks = "add-books"
-    case addRatings = "add-ratings"
-}
-
-public enum GenerationState: String, Sendable {
-    case building, complete, failed
-}
-
-public struct GenerationRecord: Equatable, Sendable {
-    public let id: Int
-    public let parentID: Int?
-    public let kind: String
-    public let state: GenerationState
-    public let configuration: Data
-    public let createdAt: Date
-    public let completedAt: Date?
-}
-
-/// The phases of a generation, in the order they run: encode books, train (iALS rounds), score readers.
-public enum JobKind: String, Codable, Sendable, CaseIterable {
-    case encode, train, score
-}
-
-public enum ShardState: String, Sendable {
-    case queued, running, done, failed
-}
-
-public struct ShardRecord: Equatable, Sendable {
-    public let generationID: Int
-    public let kind: JobKind
-    public let index: Int
-    public let state: ShardState
-    public let ids: [Int]
-    public let attempts: Int
-    public let error: String?
-}
-
-public struct DeadLetterRecord: Equatable, Sendable {
-    public let id: Int
-    public let generationID: Int?
-    public let kind: String?
-    public let shardIndex: Int?
-    public let reason: String
-    /// The bytes of the message kept with it: the whole body, or an excerpt of an oversize one.
-    public let keptBodyBytes: Int
-    public let at: Date
-}
-
-extension Store {
+extension SQLiteStore {
     // MARK: Generations
 
     public func createGeneration(kind: String, parentID: Int?, configuration: Data) throws -> Int {
@@ -111,9 +42,7 @@ extension Store {
         try write("activating generation \(generationID)") { db in
             let unfinished = try Int.fetchOne(
                 db, sql: "SELECT COUNT(*) FROM shard WHERE generationId = ? AND state != 'done'", arguments: [generationID]) ?? 0
-            guard unfinished == 0 else {
-                throw StoreError("generation \(generationID) has \(unfinished) unfinished shard(s) and cannot be activated")
-            }
+            guard unfinished == 0 else { throw StoredValues.unfinishedShards(generationID: generationID, count: unfinished) }
             let booksWithoutVector = try Int.fetchAll(db, sql: """
                 SELECT DISTINCT planned.value FROM shard, json_each(shard.ids) AS planned
                 WHERE shard.generationId = ? AND shard.kind = 'encode'
@@ -128,11 +57,9 @@ extension Store {
                               AND NOT EXISTS (SELECT 1 FROM rating WHERE userId = planned.value AND bookId = book.bookId))
                 ORDER BY planned.value
                 """, arguments: [generationID])
-            let missing = [(booksWithoutVector, "planned book(s) have no vector"), (readersWithoutList, "planned reader(s) have no list")]
-                .filter { !$0.0.isEmpty }
-                .map { ids, what in "\(ids.count) \(what) (\(ids.prefix(5).map(String.init).joined(separator: ", "))\(ids.count > 5 ? ", …" : ""))" }
-            guard missing.isEmpty else {
-                throw StoreError("generation \(generationID) cannot be activated: its shards say done, but \(missing.joined(separator: " and "))")
+            if let problem = StoredValues.activationProblem(
+                generationID: generationID, booksWithoutVector: booksWithoutVector, readersWithoutList: readersWithoutList) {
+                throw problem
             }
             try db.execute(sql: "UPDATE generation SET state = 'complete', completedAt = ? WHERE id = ?", arguments: [Date(), generationID])
             try Self.setActive(db, generationID)
@@ -170,14 +97,6 @@ extension Store {
         }
     }
 
-    /// The generation's item-item weights, or nil for a model without them.
-    public func itemItemWeights(generationID: Int) throws -> ItemItemWeights? {
-        guard let bytes = try blob(generationID: generationID, name: ModelBlob.itemItem) else { return nil }
-        do { return try ItemItemWeights(serialized: bytes) } catch {
-            throw StoreError("the item-item weights of generation \(generationID) are damaged: \(error)")
-        }
-    }
-
     /// Deletes the generation's blobs whose names start with `prefix`.
     public func deleteBlobs(generationID: Int, prefix: String) throws {
         try write("deleting the \(prefix)* blobs of generation \(generationID)") { db in
@@ -205,12 +124,12 @@ extension Store {
             for (index, ids) in shards.enumerated() {
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO shard (generationId, kind, shardIndex, state, ids, updatedAt) VALUES (?, ?, ?, 'queued', ?, ?)",
-                    arguments: [generationID, kind.rawValue, index, String(decoding: try JSONEncoder().encode(ids), as: UTF8.self), Date()])
+                    arguments: [generationID, kind.rawValue, index, try StoredValues.json(ids), Date()])
             }
         }
     }
 
-    public func shards(generationID: Int, kind: JobKind? = nil) throws -> [ShardRecord] {
+    public func shards(generationID: Int, kind: JobKind?) throws -> [ShardRecord] {
         try read { db in
             let rows: [Row]
             if let kind {
@@ -226,7 +145,7 @@ extension Store {
     /// The state of the shards of a phase (those in `indices`, or all) by index, without their
     /// ids: what the coordinator polls while it waits.
     public func shardStates(
-        generationID: Int, kind: JobKind, indices: Range<Int>? = nil
+        generationID: Int, kind: JobKind, indices: Range<Int>?
     ) throws -> [Int: (state: ShardState, attempts: Int, error: String?)] {
         try read { db in
             var states: [Int: (state: ShardState, attempts: Int, error: String?)] = [:]
@@ -283,7 +202,7 @@ extension Store {
     /// Records a message that was dead-lettered, and fails its shard if it names one.
     /// `failsShard` false records a message that was not the plan's (a stale or forged copy),
     /// which leaves the planned shard to its real job.
-    public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data, failsShard: Bool = true) throws {
+    public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data, failsShard: Bool) throws {
         try write("recording a dead letter") { db in
             try db.execute(
                 sql: "INSERT INTO deadLetter (generationId, kind, shardIndex, reason, body, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -296,7 +215,7 @@ extension Store {
         }
     }
 
-    public func deadLetters(limit: Int = 100) throws -> [DeadLetterRecord] {
+    public func deadLetters(limit: Int) throws -> [DeadLetterRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT id, generationId, kind, shardIndex, reason, length(body) AS keptBodyBytes, at FROM deadLetter ORDER BY id DESC LIMIT ?", arguments: [limit]).map {
                 DeadLetterRecord(id: $0["id"], generationID: $0["generationId"], kind: $0["kind"], shardIndex: $0["shardIndex"], reason: $0["reason"],
@@ -313,17 +232,14 @@ extension Store {
 
     static func shard(from row: Row) throws -> ShardRecord {
         let generationID: Int = row["generationId"], kind: String = row["kind"], index: Int = row["shardIndex"]
-        let ids: [Int]
-        do { ids = try JSONDecoder().decode([Int].self, from: Data((row["ids"] as String).utf8)) } catch {
-            throw StoreError("the planned ids of \(kind) shard \(index) of generation \(generationID) are damaged: \(error)")
-        }
+        let ids = try StoredValues.shardIDs(row["ids"], generationID: generationID, kind: kind, index: index)
         return ShardRecord(
             generationID: generationID, kind: JobKind(rawValue: kind) ?? .encode, index: index,
             state: ShardState(rawValue: row["state"]) ?? .failed, ids: ids, attempts: row["attempts"], error: row["error"])
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// Puts failed or stalled shards back to queued before they are published again.
     public func requeueShards(generationID: Int, kind: JobKind, indices: [Int]) throws {
         try write("requeueing shards") { db in

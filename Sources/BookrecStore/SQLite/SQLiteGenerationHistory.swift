@@ -1,13 +1,7 @@
 import Foundation
 import GRDB
 
-/// What `gc` removed.
-public struct GarbageCollection: Equatable, Sendable {
-    public var generations: [Int] = []
-    public var recommendations = 0
-}
-
-extension Store {
+extension SQLiteStore {
     /// Creates a generation that starts as a copy of `parentID`: its blobs, book and reader
     /// vectors, and the lists of every reader not in `rescoredReaders` (no list if nil: every
     /// reader is rescored), plus `blobs` of its own. One transaction: never half made.
@@ -65,7 +59,7 @@ extension Store {
 
     /// Makes an earlier complete generation active again: `target`, or else the newest complete
     /// generation older than the active one. Returns (previously active, now active).
-    public func rollback(to target: Int? = nil) throws -> (from: Int, to: Int) {
+    public func rollback(to target: Int?) throws -> (from: Int, to: Int) {
         try write("rolling back") { db in
             guard let active = try Int.fetchOne(db, sql: "SELECT generationId FROM activeGeneration WHERE singleton = 1") else {
                 throw StoreError("no generation is active in \(path); nothing to roll back")

@@ -2,46 +2,12 @@ import BookrecCore
 import Foundation
 import GRDB
 
-/// How an import changed the store.
-public struct ImportSummary: Equatable, Sendable {
-    public var booksAdded = 0
-    public var booksChanged = 0
-    public var coversAdded = 0
-    public var coversChanged = 0
-    public var ratingsAdded = 0
-    public var ratingsChanged = 0
-    public var unchanged = 0
-
-    public init(
-        booksAdded: Int = 0, booksChanged: Int = 0, coversAdded: Int = 0, coversChanged: Int = 0,
-        ratingsAdded: Int = 0, ratingsChanged: Int = 0, unchanged: Int = 0
-    ) {
-        self.booksAdded = booksAdded
-        self.booksChanged = booksChanged
-        self.coversAdded = coversAdded
-        self.coversChanged = coversChanged
-        self.ratingsAdded = ratingsAdded
-        self.ratingsChanged = ratingsChanged
-        self.unchanged = unchanged
-    }
-}
-
-/// The catalog as the model needs it.
-public struct StoredCatalog: Sendable {
-    public var books: [Book]
-    public var ratings: [Rating]
-    /// Content hash of each book's cover, for the books that have one.
-    public var coverHashes: [Int: String]
-}
-
-extension Store {
+extension SQLiteStore {
     /// Adds or updates books, covers and ratings in one transaction; rows that are already
     /// stored as given are left alone, so importing the same data twice changes nothing.
     public func importCatalog(books: [Book], covers: [Int: Data], ratings: [Rating]) throws -> ImportSummary {
         try write("importing the catalog") { db in
             var summary = ImportSummary()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
             let existingHashes = try Dictionary(
                 Row.fetchAll(db, sql: "SELECT id, title, authors, year, language, isbn13, description, tags, genres FROM book").map {
                     (Int($0["id"] as Int64), try Self.book(from: $0))
@@ -63,8 +29,7 @@ extension Store {
                         """,
                     arguments: [
                         book.id, book.title, book.authors, book.year, book.language, book.isbn13, book.description,
-                        String(decoding: try encoder.encode(book.tags), as: UTF8.self),
-                        String(decoding: try encoder.encode(book.genres), as: UTF8.self), book.textHash,
+                        try StoredValues.json(book.tags), try StoredValues.json(book.genres), book.textHash,
                     ])
             }
             let coverHashes = try Dictionary(
@@ -98,7 +63,7 @@ extension Store {
     }
 
     /// Books, cover hashes and (unless `includingRatings` is false) every rating, ordered by id.
-    public func loadCatalog(includingRatings: Bool = true) throws -> StoredCatalog {
+    public func loadCatalog(includingRatings: Bool) throws -> StoredCatalog {
         try read { db in
             let books = try Row.fetchAll(db, sql: "SELECT * FROM book ORDER BY id").map(Self.book(from:))
             let ratings = !includingRatings ? [] : try Row.fetchAll(db, sql: "SELECT userId, bookId, rating FROM rating ORDER BY userId, bookId").map {
@@ -147,18 +112,14 @@ extension Store {
 
     static func book(from row: Row) throws -> Book {
         let id: Int = row["id"]
-        func names(_ column: String) throws -> [String] {
-            do { return try JSONDecoder().decode([String].self, from: Data((row[column] as String).utf8)) } catch {
-                throw StoreError("the \(column) of book \(id) in the store are damaged: \(error)")
-            }
-        }
+        func names(_ column: String) throws -> [String] { try StoredValues.names(row[column], column: column, bookID: id) }
         return Book(
             id: id, title: row["title"], authors: row["authors"], year: row["year"], language: row["language"],
             isbn13: row["isbn13"], description: row["description"], tags: try names("tags"), genres: try names("genres"))
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// Content hashes of the covers of these books (books without a cover are absent).
     public func coverHashes(bookIDs: [Int]) throws -> [Int: String] {
         try read { db in
