@@ -13,7 +13,7 @@ final class BadInputTests: XCTestCase {
         let run = try cluster.run("bookrec-coordinator", KilledWorkerTests.runArguments)
         XCTAssertEqual(run.status, 0, run.error)
         let exportBefore = try cluster.export(k: 10)
-        let before = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
+        let before = try SQLiteStore(path: cluster.storeLocation, readOnly: true).loadCatalog()
 
         let bad = TestCluster.root.appendingPathComponent("Tests/Fixtures/bad-input")
         let imported = try cluster.run("bookrec-coordinator", ["import", "--data", bad.path])
@@ -33,7 +33,7 @@ final class BadInputTests: XCTestCase {
         }
         XCTAssertTrue(imported.output.contains("4 ratings added"), imported.output)
 
-        let after = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
+        let after = try SQLiteStore(path: cluster.storeLocation, readOnly: true).loadCatalog()
         let named = Set([1, 2, 7, 8])  // the bad corpus's good book rows
         XCTAssertEqual(after.books.count, before.books.count, "no book lost, none added from bad rows")
         XCTAssertEqual(after.books.filter { !named.contains($0.id) }, before.books.filter { !named.contains($0.id) })
@@ -65,7 +65,7 @@ final class BadInputTests: XCTestCase {
             XCTAssertEqual(run.status, 64, "\(arguments): \(run.error)")
             XCTAssertTrue(run.error.contains(message), "\(arguments): \(run.error)")
         }
-        XCTAssertNil(try SQLiteStore(path: cluster.storePath, readOnly: true).activeGenerationID(), "nothing ran")
+        XCTAssertNil(try SQLiteStore(path: cluster.storeLocation, readOnly: true).activeGenerationID(), "nothing ran")
 
         for (executable, arguments, message) in [
             ("bookrec-worker", ["--concurrency", "0"], "--concurrency must be from 1 to 64 (got 0)"),

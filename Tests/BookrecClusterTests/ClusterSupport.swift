@@ -4,12 +4,16 @@ import BookrecStore
 import Foundation
 import XCTest
 
-/// A cluster of real processes for a test: a store file with the test slice imported, a private
-/// queue prefix on the broker at BOOKREC_AMQP_URL, and worker processes started on demand.
+/// A cluster of real processes for a test: a store with the test slice imported (an SQLite file,
+/// or a database of its own on a PostgreSQL server), a private queue prefix on the broker at
+/// BOOKREC_AMQP_URL, and worker processes started on demand.
 final class TestCluster {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let directory: URL
-    let storePath: String
+    /// The store's path or URL, as the processes get it in BOOKREC_STORE.
+    let storeLocation: String
+    /// The PostgreSQL database holding the store, when it is not an SQLite file.
+    let database: TestDatabase?
     let prefix = "test-\(UUID().uuidString.prefix(8).lowercased())."
     let url: AMQPURL
     /// The broker URL given to the processes when it is not BOOKREC_AMQP_URL's.
@@ -29,11 +33,12 @@ final class TestCluster {
     static let tiny = root.appendingPathComponent("Tests/Fixtures/goodbooks-tiny")
 
     /// `brokerPort` points the cluster at a private broker on 127.0.0.1 (see `PrivateBroker`)
-    /// instead of the one at BOOKREC_AMQP_URL.
-    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice"), brokerPort: Int? = nil) throws {
+    /// instead of the one at BOOKREC_AMQP_URL; `postgres` keeps the store in a new database there.
+    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice"), brokerPort: Int? = nil, postgres: PostgresServer? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        storePath = directory.appendingPathComponent("store.sqlite").path
+        database = try postgres?.createDatabase()
+        storeLocation = database?.url ?? directory.appendingPathComponent("store.sqlite").path
         if let brokerPort {
             // The same credentials as BOOKREC_AMQP_URL, another port; passed on to the processes.
             var components = URLComponents(string: ProcessInfo.processInfo.environment["BOOKREC_AMQP_URL"] ?? AMQPURL.defaultURL)!
@@ -52,12 +57,18 @@ final class TestCluster {
             throw error
         }
         let catalog = GoodbooksLoader(directory: data).load()
-        _ = try SQLiteStore(path: storePath).importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
+        _ = try openStore().importCatalog(books: catalog.books, covers: catalog.covers, ratings: catalog.ratings)
+    }
+
+    /// The cluster's store, opened in this process.
+    func openStore(readOnly: Bool = false) throws -> any Store {
+        try BookrecStore.openStore(storeLocation, readOnly: readOnly, environment: environment)
     }
 
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        environment["BOOKREC_STORE"] = storePath
+        environment["BOOKREC_STORE"] = storeLocation
+        environment.merge(database?.environment ?? [:]) { $1 }
         environment["BOOKREC_QUEUE_PREFIX"] = prefix
         if let brokerURL { environment["BOOKREC_AMQP_URL"] = brokerURL }
         return environment
@@ -132,7 +143,7 @@ final class TestCluster {
 
     /// Shards of generation 1 of a kind that are done, read from the store as the coordinator does.
     func doneShards(_ kind: JobKind) -> Int {
-        guard let store = try? SQLiteStore(path: storePath, readOnly: true),
+        guard let store = try? openStore(readOnly: true),
               let shards = try? store.shards(generationID: 1, kind: kind) else { return 0 }
         return shards.filter { $0.state == .done }.count
     }
@@ -160,6 +171,7 @@ final class TestCluster {
             connection.close()
         }
         try? FileManager.default.removeItem(at: directory)
+        database?.drop()
     }
 }
 

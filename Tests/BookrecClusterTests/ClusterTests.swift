@@ -32,7 +32,7 @@ final class ClusterTests: XCTestCase {
         // The same pipeline in one process: encoders, training, scoring (with one BLAS thread,
         // as every bookrec executable runs it).
         setBLASThreads(1)
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let catalog = try store.loadCatalog()
         var configuration = RunConfiguration()
         configuration.model.epochs = 3
@@ -86,7 +86,7 @@ final class ClusterTests: XCTestCase {
         try cluster.startWorker(arguments: ["--concurrency", "2"])
         let run = try cluster.run("bookrec-coordinator", runArguments)
         XCTAssertEqual(run.status, 0, run.error)
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let user = try store.loadCatalog().ratings[0].user
 
         let recommend = try cluster.run("bookrec-query", ["recommend", "--user", "\(user)", "-k", "5", "--json"])
@@ -148,7 +148,7 @@ final class ClusterTests: XCTestCase {
         // A damaged vector (NaN) makes a score JSON cannot hold: the command fails and says so,
         // instead of printing nothing and exiting 0.
         let book = try store.loadCatalog().books[0].id
-        let database = try DatabaseQueue(path: cluster.storePath)
+        let database = try DatabaseQueue(path: cluster.storeLocation)
         try database.write { db in
             let length = try Int.fetchOne(db, sql: "SELECT length(vector) FROM bookVector WHERE bookId = ?", arguments: [book])!
             try db.execute(sql: "UPDATE bookVector SET vector = ? WHERE bookId = ?",
@@ -167,12 +167,12 @@ final class ClusterTests: XCTestCase {
         try tiny.startWorker()
         let run = try tiny.run("bookrec-coordinator", ["run", "--fused-dimension", "32", "--factors", "16", "--top-k", "5"])
         XCTAssertEqual(run.status, 0, run.error)
-        XCTAssertEqual(try SQLiteStore(path: tiny.storePath, readOnly: true).shards(generationID: 1, kind: .train), [])
+        XCTAssertEqual(try SQLiteStore(path: tiny.storeLocation, readOnly: true).shards(generationID: 1, kind: .train), [])
         XCTAssertEqual(try tiny.export(k: 5).split(separator: "\n").count, 1 + 200 * 5)
     }
 
     func testASecondCoordinatorOnTheSameStoreRefuses() throws {
-        let lock = try SQLiteStore(path: cluster.storePath).lockCoordinator()
+        let lock = try SQLiteStore(path: cluster.storeLocation).lockCoordinator()
         defer { lock.release() }
         let second = try cluster.run("bookrec-coordinator", runArguments)
         XCTAssertEqual(second.status, 1)

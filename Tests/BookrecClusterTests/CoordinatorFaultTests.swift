@@ -26,13 +26,13 @@ final class CoordinatorFaultTests: XCTestCase {
         // the coordinator is killed again in the middle of the score phase, deterministically.
         let worker = try cluster.startWorker(environment: ["BOOKREC_FAULT_AFTER": "score.after-commit:3:stop"])
         let second = try cluster.launch("bookrec-coordinator", arguments)
-        let lockPath = cluster.storePath + ".coordinator.lock"
+        let lockPath = cluster.storeLocation + ".coordinator.lock"
         try waitFor("the second coordinator to hold the lock", timeout: 60) {
             ((try? String(contentsOfFile: lockPath, encoding: .utf8)) ?? "").hasPrefix("pid \(second.process.processIdentifier) ")
         }
         let refused = try cluster.run("bookrec-coordinator", arguments)
         XCTAssertEqual(refused.status, 1)
-        XCTAssertTrue(refused.error.contains("another coordinator is running against \(cluster.storePath) (pid \(second.process.processIdentifier) on "),
+        XCTAssertTrue(refused.error.contains("another coordinator is running against \(cluster.storeLocation) (pid \(second.process.processIdentifier) on "),
                       refused.error)
         try waitFor("the worker to stop after three score shards", timeout: 120) { processState(of: worker.processIdentifier) == "T" }
         XCTAssertTrue(second.isRunning, "the score phase cannot finish while the worker is frozen")
@@ -55,7 +55,7 @@ final class CoordinatorFaultTests: XCTestCase {
         XCTAssertTrue(run.output.contains("generation 1 active"), run.output)
         XCTAssertTrue(try cluster.export(k: 10) == clean, "the export differs from the clean run's")
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         XCTAssertEqual(try store.generations().count, 1, "every restart resumed the same generation")
         let redelivered = cluster.workerLogs().components(separatedBy: "shard already done, acknowledging the redelivery").count - 1
         print(String(format: "coordinator kill -9 in the encode and score phases: resumed twice, second coordinator refused, %d duplicate jobs acknowledged without work, %.1f s from the last restart to activation",

@@ -18,8 +18,8 @@ final class FullDiskTests: XCTestCase {
         // that the limit below leaves the coordinator room for its first small writes and the run
         // fails in its middle. (With a full log, the first write fails, as the import does.)
         XCTAssertEqual(cluster.stopWorkers(), [0])
-        try DatabaseQueue(path: cluster.storePath).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
-        let catalogBefore = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
+        try DatabaseQueue(path: cluster.storeLocation).writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let catalogBefore = try SQLiteStore(path: cluster.storeLocation, readOnly: true).loadCatalog()
         // No file may grow past 256 KiB: the store (about 2 MB) cannot grow at all, and its
         // write-ahead log, which starts empty, takes the run's first writes but not its model.
         let limit = 256 << 10
@@ -28,9 +28,9 @@ final class FullDiskTests: XCTestCase {
         let importing = try cluster.run("bookrec-coordinator", ["import", "--data", slice], fileSizeLimit: limit)
         XCTAssertNotEqual(importing.status, 0)
         XCTAssertTrue(importing.error.contains(
-            "importing the catalog failed: \(cluster.storePath) would exceed this process's file size limit of \(limit) bytes (disk I/O error); nothing of this write was kept"),
+            "importing the catalog failed: \(cluster.storeLocation) would exceed this process's file size limit of \(limit) bytes (disk I/O error); nothing of this write was kept"),
             importing.error)
-        let catalogAfter = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
+        let catalogAfter = try SQLiteStore(path: cluster.storeLocation, readOnly: true).loadCatalog()
         XCTAssertEqual(catalogAfter.books, catalogBefore.books, "the import was one transaction, rolled back")
         XCTAssertEqual(catalogAfter.ratings, catalogBefore.ratings)
 
@@ -43,10 +43,10 @@ final class FullDiskTests: XCTestCase {
         XCTAssertTrue(run.error.contains("would exceed this process's file size limit of \(limit) bytes"), run.error)
         XCTAssertTrue(run.error.contains("nothing of this write was kept"), run.error)
         XCTAssertTrue(run.error.contains("generation 2 created"), "the run failed in its middle, not at its first write: \(run.error)")
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         XCTAssertEqual(try store.activeGenerationID(), 1)
         XCTAssertTrue(try cluster.export(k: 10) == before, "the active generation's export is unchanged")
-        let check = try DatabaseQueue(path: cluster.storePath).read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
+        let check = try DatabaseQueue(path: cluster.storeLocation).read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }
         XCTAssertEqual(check, "ok")
 
         // With room again, the same command resumes the interrupted generation and activates it.

@@ -86,7 +86,7 @@ final class KilledWorkerTests: XCTestCase {
             let export = try cluster.export(k: 10)
             XCTAssertTrue(export == clean, "\(kill.point): the export differs from the clean run's")
 
-            let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+            let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
             let shards = try store.shards(generationID: 1)
             XCTAssertTrue(shards.allSatisfy { $0.state == .done }, kill.point)
             XCTAssertEqual(try store.deadLetters(), [], "\(kill.point): nothing was dead-lettered")

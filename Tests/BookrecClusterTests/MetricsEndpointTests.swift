@@ -39,7 +39,7 @@ final class MetricsEndpointTests: XCTestCase {
         publisher.close()
         let text = try scrapeWhen(workerMetrics) { value(in: $0, #"bookrec_worker_jobs_total{kind="score",outcome="dead_lettered"}"#) == 1 }
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         for kind in JobKind.allCases {
             let shards = Double(try store.shards(generationID: 1, kind: kind).count)
             XCTAssertEqual(value(in: text, "bookrec_worker_jobs_total{kind=\"\(kind.rawValue)\",outcome=\"done\"}") ?? 0, shards, "\(kind) jobs done")

@@ -33,7 +33,7 @@ final class NewBookPlacementTests: XCTestCase {
             likedAuthors[rating.user, default: [:]][authorOf[rating.book]!, default: 0] += 1
         }
         let readers = Set(slice.ratings.map(\.user)).sorted()
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         var lists: [Int: Set<Int>] = [:]
         for reader in readers {
             lists[reader] = Set(try store.recommendations(generationID: 2, userID: reader, limit: 20).map(\.bookID))

@@ -43,11 +43,11 @@ final class PoisonMessageTests: XCTestCase {
             try publisher.publish(OutgoingMessage(routingKey: message.queue, body: message.body, messageID: "poison"))
         }
         // A valid job after them: a redelivery of finished work, which the worker acknowledges.
-        let planned = try XCTUnwrap(SQLiteStore(path: cluster.storePath, readOnly: true).shard(generationID: 1, kind: .encode, index: 0))
+        let planned = try XCTUnwrap(SQLiteStore(path: cluster.storeLocation, readOnly: true).shard(generationID: 1, kind: .encode, index: 0))
         try publisher.publish(JobMessage(jobID: "g1-encode-0-again", generation: 1, kind: .encode, shard: .init(index: 0, ids: planned.ids)), on: topology)
         try publisher.waitForConfirms()
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         try waitFor("\(poison.count) dead letters in the store", timeout: 60) { ((try? store.deadLetters()) ?? []).count == poison.count }
         try waitFor("the valid job after them to be handled", timeout: 60) {
             cluster.workerLogs().contains("g1-encode-0-again: shard already done, acknowledging the redelivery")

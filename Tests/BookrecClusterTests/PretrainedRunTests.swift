@@ -20,7 +20,7 @@ final class PretrainedRunTests: XCTestCase {
         let run = try cluster.run("bookrec-coordinator", runArguments)
         XCTAssertEqual(run.status, 0, "\(run.error)\nworkers:\n\(cluster.workerLogs())")
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let generation = try XCTUnwrap(try store.activeGenerationID())
         let encoders = try XCTUnwrap(try store.blob(generationID: generation, name: ModelBlob.encoders))
         XCTAssertEqual(String(decoding: encoders, as: UTF8.self), "all-MiniLM-L6-v2@1, efficientnet-lite0@1")
@@ -83,7 +83,7 @@ final class PretrainedRunTests: XCTestCase {
         try cluster.startWorker(arguments: ["--models", models])
         let finished = try run.finish(timeout: 600)
         XCTAssertEqual(finished.status, 0, "\(finished.error)\nworkers:\n\(cluster.workerLogs())")
-        XCTAssertEqual(try SQLiteStore(path: cluster.storePath, readOnly: true).deadLetters(), [], "nothing dead-lettered")
+        XCTAssertEqual(try SQLiteStore(path: cluster.storeLocation, readOnly: true).deadLetters(), [], "nothing dead-lettered")
         print("a worker without weights handed its job back and exited 1; a worker with them finished the run")
     }
 }

@@ -5,33 +5,35 @@ import Foundation
 struct PrivateBroker {
     let port: Int
 
-    func start() throws { try script("start") }
-    func stop() throws { try script("stop") }
+    func start() throws { try runServerScript("broker.sh", "start", environment: "BOOKREC_BROKER_PORT=\(port)") }
+    func stop() throws { try runServerScript("broker.sh", "stop", environment: "BOOKREC_BROKER_PORT=\(port)") }
+}
 
-    /// Runs scripts/broker.sh for this port.
-    ///
-    /// Spawned by hand rather than with Foundation's Process: the broker daemonizes, and Process
-    /// learns of its child's exit through a descriptor that the daemon would inherit and keep
-    /// open. For the same reason the script runs with every descriptor past stderr closed and its
-    /// output in a file, so that the daemon holds none of ours (test output, AMQP sockets).
-    private func script(_ command: String) throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-broker-\(port).log")
-        let script = """
-            exec </dev/null >'\(log.path)' 2>&1
-            for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
-            BOOKREC_BROKER_PORT=\(port) exec '\(TestCluster.root.path)/scripts/broker.sh' \(command)
-            """
-        let words: [String] = ["/bin/bash", "-c", script]
-        let arguments = words.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, arguments, environ)
-        guard spawned == 0 else { throw ClusterTestFailure("cannot run scripts/broker.sh: \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        guard status == 0 else {
-            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw ClusterTestFailure("scripts/broker.sh \(command) on port \(port) failed (wait status \(status)): \(output)")
-        }
+/// Runs one of the scripts that start and stop a server (scripts/broker.sh, scripts/postgres.sh)
+/// with `environment` (shell assignments) and `arguments`; throws with its output if it fails.
+///
+/// Spawned by hand rather than with Foundation's Process: the server daemonizes, and Process
+/// learns of its child's exit through a descriptor that the daemon would inherit and keep
+/// open. For the same reason the script runs with every descriptor past stderr closed and its
+/// output in a file, so that the daemon holds none of ours (test output, AMQP sockets).
+func runServerScript(_ name: String, _ arguments: String..., environment: String) throws {
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-\(name)-\(UUID().uuidString).log")
+    defer { try? FileManager.default.removeItem(at: log) }
+    let script = """
+        exec </dev/null >'\(log.path)' 2>&1
+        for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+        \(environment) exec '\(TestCluster.root.path)/scripts/\(name)' \(arguments.joined(separator: " "))
+        """
+    let words: [String] = ["/bin/bash", "-c", script]
+    let argv = words.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid = pid_t()
+    let spawned = posix_spawn(&pid, "/bin/bash", nil, nil, argv, environ)
+    guard spawned == 0 else { throw ClusterTestFailure("cannot run scripts/\(name): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    guard status == 0 else {
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        throw ClusterTestFailure("scripts/\(name) \(arguments.joined(separator: " ")) (\(environment)) failed (wait status \(status)): \(output)")
     }
 }

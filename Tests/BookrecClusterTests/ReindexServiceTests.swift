@@ -20,7 +20,7 @@ final class ReindexServiceTests: XCTestCase {
         let files = try makeBookFiles(count: 50, in: cluster.directory)
 
         var service = try startService(cluster)
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         var requests: [Int] = []
         var killed = false
         for (index, file) in files.enumerated() {
@@ -108,7 +108,7 @@ final class ReindexServiceTests: XCTestCase {
         let ratingsRun = try cluster.run("bookrec-coordinator", ["add-ratings", newBooks.appendingPathComponent("ratings.csv").path, "--enqueue"])
         XCTAssertTrue(ratingsRun.error.contains("ratings.csv: 7 accepted, 7 rejected"), "bad rows are reported as in the foreground:\n\(ratingsRun.error)")
         let ratings = try requestID(in: ratingsRun.output)
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         try waitFor("both requests applied", timeout: 120) { (try? store.pendingReindexRequests())?.isEmpty ?? false }
         let (booksDone, ratingsDone) = (try XCTUnwrap(store.reindexRequest(books)), try XCTUnwrap(store.reindexRequest(ratings)))
         XCTAssertEqual([booksDone.state, ratingsDone.state], [.done, .done])

@@ -33,7 +33,7 @@ final class ReindexTests: XCTestCase {
         interrupted.standardError = FileHandle.nullDevice
         interrupted.standardOutput = FileHandle.nullDevice
         try interrupted.run()
-        let probe = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let probe = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let deadline = Date().addingTimeInterval(60)
         while try probe.shards(generationID: 2, kind: .encode).isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         kill(interrupted.processIdentifier, SIGKILL)
@@ -45,7 +45,7 @@ final class ReindexTests: XCTestCase {
         XCTAssertTrue(added.error.contains("resuming generation 2 (add-books)"), added.error)
         XCTAssertTrue(added.output.contains("generation 2 active: 12 new books"), added.output)
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let newIDs = [301, 302, 303, 304, 305, 306, 307, 308, 323, 329, 330, 341]
         // Only the new books were encoded (nothing came from the cache: they are new), in one job.
         XCTAssertEqual(try store.shards(generationID: 2, kind: .encode).flatMap(\.ids), newIDs)
@@ -95,7 +95,7 @@ final class ReindexTests: XCTestCase {
             XCTAssertTrue(bad.error.contains(expected), "missing \(expected) in:\n\(bad.error)")
         }
         XCTAssertTrue(bad.output.contains("generation 3 active: 2 new books"), bad.output)
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         XCTAssertEqual(try store.books(ids: [5]).first?.title, "The Great Gatsby", "a clashing row changes nothing stored")
         let beforeRatings = try cluster.run("bookrec-query", ["export"]).output
 

@@ -26,7 +26,7 @@ final class ServiceTests: XCTestCase {
     }
 
     func testTheAPIAnswersWhatTheCLIAnswers() throws {
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let user = try store.loadCatalog().ratings[0].user
         let active = try XCTUnwrap(store.activeGenerationID())
 
@@ -90,7 +90,7 @@ final class ServiceTests: XCTestCase {
     }
 
     func testBadRequestsGetProblemDetailsNeverAServerError() throws {
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let user = try store.loadCatalog().ratings[0].user
         let uncovered = try XCTUnwrap(try store.loadCatalog(includingRatings: false).books.map(\.id).first { try store.coverHashes(bookIDs: [$0]).isEmpty })
         let cases: [(method: String, path: String, body: String?, status: Int, detail: String)] = [
@@ -127,7 +127,7 @@ final class ServiceTests: XCTestCase {
     }
 
     func testCoversAreServedWithTheirTypeAndAnETagThatAnswers304() throws {
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let books = try store.loadCatalog(includingRatings: false).books.map(\.id)
         let (book, hash) = try XCTUnwrap(try store.coverHashes(bookIDs: books).min { $0.key < $1.key })
         let cover = try served.get("/covers/\(book)")
@@ -180,7 +180,7 @@ final class ServiceTests: XCTestCase {
 
     /// Debian's chromium, headless, through chromedriver (scripts/check-pages-in-browser.py).
     func testTheReaderPageInABrowserShowsTheCLIListWithItsCovers() throws {
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let active = try XCTUnwrap(store.activeGenerationID())
         // A reader whose top 10 has a book with a cover, so that a real cover is loaded.
         let readers = try store.readerIDs(generationID: active)
@@ -234,7 +234,7 @@ final class ServiceTests: XCTestCase {
 
     /// The server follows activation and rollback without a restart.
     func testTheServiceFollowsAddBooksAndRollbackWithoutARestart() throws {
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         let before = try XCTUnwrap(store.activeGenerationID())
         let newBooks = TestCluster.root.appendingPathComponent("Tests/Fixtures/new-books/new-books.csv")
         let newBook = try XCTUnwrap(Int(try String(contentsOf: newBooks, encoding: .utf8).split(separator: "\n")[1].prefix { $0 != "," }))
@@ -274,7 +274,7 @@ final class ServiceTests: XCTestCase {
     /// only half sent when the signal comes), answers it in full, and exits 0.
     func testSIGTERMFinishesTheRequestInFlightAndStopsTheServerCleanly() throws {
         let second = try ServedCluster.startServer(cluster)
-        let catalog = try SQLiteStore(path: cluster.storePath, readOnly: true).loadCatalog()
+        let catalog = try SQLiteStore(path: cluster.storeLocation, readOnly: true).loadCatalog()
         let books = catalog.books.prefix(4).map { String($0.id) }.joined(separator: ",")
         let body = Data(#"{"user_id":\#(catalog.ratings[0].user),"book_ids":[\#(books)]}"#.utf8)
         let expected = try served.post("/v1/rank", json: String(decoding: body, as: UTF8.self))

@@ -36,7 +36,7 @@ final class TransientStoreErrorTests: XCTestCase {
         try waitFor("the encode jobs to be published", timeout: 60) {
             (try? inspector.statuses().first { $0.name.hasSuffix("encode") }?.messages) == jobs
         }
-        let lock = try WriteLock(path: cluster.storePath)
+        let lock = try WriteLock(path: cluster.storeLocation)
         try cluster.startWorker(arguments: impatientWorker)
         return (coordinator, lock)
     }
@@ -63,7 +63,7 @@ final class TransientStoreErrorTests: XCTestCase {
         XCTAssertTrue(logs.contains("attempt 3 in 1.2 s"), "backoff: second retry after 1.2 s\n\(logs)")
         XCTAssertFalse(logs.contains("g1-encode-0 attempt 4") || logs.contains("attempt 4 in "), "the number of attempts is bounded")
 
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         XCTAssertNil(try store.activeGenerationID())
         XCTAssertEqual(try store.generation(1)?.state, .building, "not complete")
         XCTAssertEqual(try store.shards(generationID: 1, kind: .encode).map(\.state), [.failed])
@@ -85,7 +85,7 @@ final class TransientStoreErrorTests: XCTestCase {
         let run = try coordinator.finish(timeout: 120)
         XCTAssertEqual(run.status, 0, "\(run.error)\n\(cluster.workerLogs())")
         XCTAssertTrue(try cluster.export(k: 10) == clean, "the export differs from the clean run's")
-        let store = try SQLiteStore(path: cluster.storePath, readOnly: true)
+        let store = try SQLiteStore(path: cluster.storeLocation, readOnly: true)
         XCTAssertEqual(try store.deadLetters(), [])
         let retries = cluster.workerLogs().components(separatedBy: "failed: marking a shard running failed: database is locked").count - 1
         print("store busy for a moment: \(retries) failed attempt(s) retried through the delay queue, run activated with the clean export")

@@ -53,7 +53,7 @@ final class UnrecordedDeadLetterTests: XCTestCase {
         worker.waitUntilExit()
         let workerLog = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(workerLog.contains("could not record the dead letter in the store (attempt 5 of 5)"), workerLog)
-        XCTAssertEqual(try SQLiteStore(path: cluster.storePath, readOnly: true).deadLetters(), [], "the store could not take it")
+        XCTAssertEqual(try SQLiteStore(path: cluster.storeLocation, readOnly: true).deadLetters(), [], "the store could not take it")
         XCTAssertLessThan(seconds, 30)
         print(String(format: "unrecorded dead letter: the run failed %.1f s after the worker started", seconds))
     }

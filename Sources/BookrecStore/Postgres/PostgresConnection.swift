@@ -198,7 +198,9 @@ final class PostgresConnection {
         guard PQstatus(opened) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(opened))
             PQfinish(opened)
-            throw PostgresError(message: "cannot connect to \(url): \(message)", sqlState: nil, connectionLost: true)
+            // A server that is down, starting or out of reach may come back; a refusal of who we are will not.
+            let refused = Self.refusals.contains { message.contains($0) }
+            throw PostgresError(message: "cannot connect to \(url): \(message)", sqlState: nil, connectionLost: !refused)
         }
         connection = opened
         // Warnings such as "there is no transaction in progress" would go to stderr otherwise.
@@ -206,6 +208,12 @@ final class PostgresConnection {
     }
 
     deinit { PQfinish(connection) }
+
+    /// What libpq says when the server refuses the credentials, the database or the TLS settings.
+    static let refusals = [
+        "password authentication failed", "no password supplied", "does not exist", "no pg_hba.conf entry", "SSL", "certificate",
+        "permission denied",
+    ]
 
     var isBroken: Bool { PQstatus(connection) != CONNECTION_OK }
 

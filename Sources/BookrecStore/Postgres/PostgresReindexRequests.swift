@@ -5,6 +5,9 @@ extension PostgresStore {
         kind: ReindexRequest.Kind, contentHash: String, file: String, accepted: Int, content: Data
     ) throws -> (ReindexRequest, isNew: Bool) {
         try write("accepting a reindex request for \(file)") { connection in
+            let existing = try connection.query(
+                "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE kind = $1 AND contentHash = $2", [kind.rawValue, contentHash])
+            if let request = try Self.reindexRequests(existing).first { return (request, false) }
             // Two enqueuers of the same file at once: one inserts, the other finds its row.
             let inserted = try connection.query(
                 """
@@ -12,9 +15,9 @@ extension PostgresStore {
                 ON CONFLICT (kind, contentHash) DO NOTHING RETURNING \(Self.reindexColumns)
                 """, [kind.rawValue, contentHash, file, accepted, content, Date()])
             if let request = try Self.reindexRequests(inserted).first { return (request, true) }
-            let existing = try connection.query(
+            let raced = try connection.query(
                 "SELECT \(Self.reindexColumns) FROM reindexRequest WHERE kind = $1 AND contentHash = $2", [kind.rawValue, contentHash])
-            guard let request = try Self.reindexRequests(existing).first else {
+            guard let request = try Self.reindexRequests(raced).first else {
                 throw StoreError("the reindex request for \(file) was neither stored nor found")
             }
             return (request, false)
