@@ -53,7 +53,8 @@ public final class AMQPConnection {
     }
 
     private func open(_ options: ConnectionOptions) throws {
-        guard let socket = amqp_tcp_socket_new(state) else {
+        let socket = try url.tls.map(tlsSocket) ?? amqp_tcp_socket_new(state)
+        guard let socket else {
             throw AMQPError.library("creating a socket", status: AMQP_STATUS_NO_MEMORY.rawValue)
         }
         var timeout = timeval(seconds: options.connectTimeout)
@@ -64,13 +65,31 @@ public final class AMQPConnection {
                 throw AMQPError.library(operation: "connecting to \(url.endpoint)", status: status,
                                         message: "no TCP connection (is the broker running there?)")
             }
-            throw AMQPError.library("connecting to \(url.endpoint)", status: status)
+            throw AMQPError.library("connecting \(url.tls == nil ? "" : "over TLS ")to \(url.endpoint)", status: status)
         }
         amqp_set_handshake_timeout(state, &timeout)
         isOpen = true
         let reply = bookrec_amqp_login(state, url.vhost, 0, Int32(options.frameMax), Int32(options.heartbeat),
                                        url.user, url.password)
         try check(reply, "logging in to \(url.endpoint) vhost '\(url.vhost)' as '\(url.user)'", channel: 0)
+    }
+
+    /// A TLS socket set up from the URL's settings.
+    private func tlsSocket(_ tls: AMQPURL.TLS) throws -> OpaquePointer? {
+        guard let socket = amqp_ssl_socket_new(state) else { return nil }
+        amqp_ssl_socket_set_verify_peer(socket, tls.verifyPeer ? 1 : 0)
+        amqp_ssl_socket_set_verify_hostname(socket, tls.verifyPeer ? 1 : 0)
+        if let file = tls.caCertificateFile {
+            let status = amqp_ssl_socket_set_cacert(socket, file)
+            guard status == AMQP_STATUS_OK.rawValue else { throw AMQPError.library("reading the CA certificate \(file) (cacertfile)", status: status) }
+        }
+        if let certificate = tls.certificateFile, let key = tls.keyFile {
+            let status = amqp_ssl_socket_set_key(socket, certificate, key)
+            guard status == AMQP_STATUS_OK.rawValue else {
+                throw AMQPError.library("reading the client certificate \(certificate) and key \(key)", status: status)
+            }
+        }
+        return socket
     }
 
     /// Closes the connection politely (the broker then requeues unacknowledged deliveries).

@@ -21,7 +21,10 @@ public enum AMQPError: Error, Equatable, CustomStringConvertible {
         case .library(_, let status, _):
             // A failed name lookup counts as recoverable: a restarting broker container's name can
             // vanish for a while. A typo is retried too, but every attempt is logged with host:port.
-            return status != AMQP_STATUS_BAD_URL.rawValue && status != AMQP_STATUS_INVALID_PARAMETER.rawValue
+            // TLS failures (a certificate that does not verify, a handshake the broker refuses,
+            // an unreadable certificate file) are configuration, not weather.
+            return ![AMQP_STATUS_BAD_URL, AMQP_STATUS_INVALID_PARAMETER, AMQP_STATUS_SSL_ERROR, AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED,
+                     AMQP_STATUS_SSL_PEER_VERIFY_FAILED, AMQP_STATUS_SSL_CONNECTION_FAILED].map(\.rawValue).contains(status)
         case .connectionClosed(_, let code, _):
             return [AMQP_CONNECTION_FORCED, AMQP_INTERNAL_ERROR, AMQP_FRAME_ERROR].map(UInt16.init).contains(code)
         case .channelClosed, .consumerCancelled, .unroutable, .gaveUpReconnecting:

@@ -167,8 +167,10 @@ public protocol CoordinatorLock: AnyObject {
 public protocol Store: CatalogStore, GenerationStore, ShardStore, EncodingStore, VectorStore, ListStore, ReindexRequestStore {
     /// Where the store is, as shown to users: a file path, or a PostgreSQL URL without its password.
     var location: String { get }
-    /// Takes the store's coordinator lock, or fails naming the holder when another coordinator has it.
-    func lockCoordinator() throws -> any CoordinatorLock
+    /// Takes the store's coordinator lock, or fails naming the holder when another coordinator has
+    /// it. `onLoss` is called (with the reason) if the lock is lost while held and cannot be taken
+    /// back: another coordinator may then be running, and this one must stop.
+    func lockCoordinator(onLoss: @escaping @Sendable (String) -> Void) throws -> any CoordinatorLock
 }
 
 // The defaults of the protocols' optional arguments.

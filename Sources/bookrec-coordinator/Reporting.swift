@@ -55,9 +55,18 @@ func withCoordinatorLock(_ storeOptions: StoreOptions, _ body: (any Store) throw
     }
 }
 
-/// The store's coordinator lock; another coordinator holding it is a RunFailure.
+/// The store's coordinator lock; another coordinator holding it is a RunFailure. Losing it while
+/// running (another coordinator may have it now) stops this process at once with exit 1: what it
+/// stored so far is resumed by the next run.
 func lockCoordinator(of store: any Store) throws -> any CoordinatorLock {
-    do { return try store.lockCoordinator() } catch let error as StoreError { throw RunFailure(description: error.description) }
+    do {
+        return try store.lockCoordinator(onLoss: { reason in
+            printError("coordinator: \(reason); stopping")
+            exit(1)
+        })
+    } catch let error as StoreError {
+        throw RunFailure(description: error.description)
+    }
 }
 
 /// What `body` returns; a RunFailure it throws is printed and becomes exit status 1.

@@ -12,7 +12,7 @@ final class BrokerFaultTests: XCTestCase {
         let broker = PrivateBroker(port: 5701)
         try broker.start()
         defer { try? broker.stop() }
-        let cluster = try TestCluster(data: TestCluster.tiny, brokerPort: broker.port)
+        let cluster = try TestCluster(data: TestCluster.tiny, brokerURL: broker.url)
         defer { cluster.tearDown() }
         // The worker freezes itself after committing its second score shard, before the ack: the
         // broker goes away under a job in hand, deterministically.
@@ -49,7 +49,7 @@ final class BrokerFaultTests: XCTestCase {
         let broker = PrivateBroker(port: 5702)
         try broker.start()
         defer { try? broker.stop() }
-        let cluster = try TestCluster(data: TestCluster.tiny, brokerPort: broker.port)
+        let cluster = try TestCluster(data: TestCluster.tiny, brokerURL: broker.url)
         defer { cluster.tearDown() }
         try broker.stop()
 

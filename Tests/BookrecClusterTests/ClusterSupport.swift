@@ -32,22 +32,14 @@ final class TestCluster {
 
     static let tiny = root.appendingPathComponent("Tests/Fixtures/goodbooks-tiny")
 
-    /// `brokerPort` points the cluster at a private broker on 127.0.0.1 (see `PrivateBroker`)
-    /// instead of the one at BOOKREC_AMQP_URL; `postgres` keeps the store in a new database there.
-    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice"), brokerPort: Int? = nil, postgres: PostgresServer? = nil) throws {
+    /// `brokerURL` points the cluster at another broker (see `PrivateBroker`) than the one at
+    /// BOOKREC_AMQP_URL; `postgres` keeps the store in a new database there.
+    init(data: URL = root.appendingPathComponent("Tests/Fixtures/goodbooks-slice"), brokerURL: String? = nil, postgres: PostgresServer? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-cluster-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = try postgres?.createDatabase()
         storeLocation = database?.url ?? directory.appendingPathComponent("store.sqlite").path
-        if let brokerPort {
-            // The same credentials as BOOKREC_AMQP_URL, another port; passed on to the processes.
-            var components = URLComponents(string: ProcessInfo.processInfo.environment["BOOKREC_AMQP_URL"] ?? AMQPURL.defaultURL)!
-            components.host = "127.0.0.1"
-            components.port = brokerPort
-            brokerURL = components.string!
-        } else {
-            brokerURL = nil
-        }
+        self.brokerURL = brokerURL
         url = try AMQPURL.fromEnvironment(brokerURL.map { ["BOOKREC_AMQP_URL": $0] } ?? ProcessInfo.processInfo.environment)
         do {
             let connection = try AMQPConnection(url: url, events: { _ in })

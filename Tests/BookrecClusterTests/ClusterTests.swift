@@ -172,7 +172,7 @@ final class ClusterTests: XCTestCase {
     }
 
     func testASecondCoordinatorOnTheSameStoreRefuses() throws {
-        let lock = try SQLiteStore(path: cluster.storeLocation).lockCoordinator()
+        let lock = try SQLiteStore(path: cluster.storeLocation).lockCoordinator(onLoss: { _ in })
         defer { lock.release() }
         let second = try cluster.run("bookrec-coordinator", runArguments)
         XCTAssertEqual(second.status, 1)

@@ -72,9 +72,12 @@ final class PostgresClusterTests: XCTestCase {
         // the database server restarts under it and under the waiting coordinator.
         let frozen = try cluster.startWorker(environment: ["BOOKREC_FAULT_AFTER": "score.before-commit:1:stop"])
         try cluster.waitForConsumers(1)
+        let started = Date()
         let run = try cluster.launch("bookrec-coordinator", runArguments)
         try waitFor("the worker to stop itself before a commit", timeout: 120) { processState(of: frozen.processIdentifier) == "T" }
+        let down = Date()
         try server.restart()
+        let up = Date()
         // A second worker dies by kill -9 after committing its second shard, before the ack: that
         // job is delivered again and must not be stored twice.
         let killed = try cluster.startWorker(environment: ["BOOKREC_FAULT_AFTER": "score.after-commit:2"])
@@ -85,7 +88,14 @@ final class PostgresClusterTests: XCTestCase {
         try cluster.startWorker()
         let finished = try run.finish(timeout: 600)
         XCTAssertEqual(finished.status, 0, "coordinator failed:\n\(finished.error)\nworkers:\n\(cluster.workerLogs())")
+        let activated = Date()
         XCTAssertTrue(frozen.isRunning, "the worker whose connection died under it carried on")
+        let logs = cluster.workerLogs()
+        let redeliveries = logs.components(separatedBy: "shard already done, acknowledging the redelivery").count - 1
+        let failedAttempts = logs.components(separatedBy: " failed: ").count - 1
+        print(String(
+            format: "postgres restart under a frozen score job and kill -9 after a commit: restart %.1f s, run %.1f s, %.1f s from the restart to activation, %d committed redeliveries acknowledged, %d failed job attempts",
+            up.timeIntervalSince(down), activated.timeIntervalSince(started), activated.timeIntervalSince(up), redeliveries, failedAttempts))
         XCTAssertTrue(try cluster.export(k: 20) == expected, "the export after the faults differs from SQLite's without them")
         let store = try cluster.openStore(readOnly: true)
         XCTAssertTrue(try store.shards(generationID: 1).allSatisfy { $0.state == .done })

@@ -9,6 +9,8 @@ struct PostgresServer {
     let host: String
     let port: Int
     let passwordFile: String
+    /// The network namespace it is reached from, when it is on a host a test built.
+    var namespace: String?
 
     static func shared() throws -> PostgresServer {
         let environment = ProcessInfo.processInfo.environment
@@ -28,23 +30,30 @@ struct PostgresServer {
         return database
     }
 
-    /// Runs one statement as the role `bookrec` on its own database.
-    func psql(_ statement: String, database: String = "bookrec") throws {
+    /// Runs one statement as the role `bookrec` (on its own database unless told) and returns
+    /// what it prints, unaligned.
+    @discardableResult
+    func psql(_ statement: String, database: String = "bookrec") throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-h", host, "-p", "\(port)", "-U", "bookrec", "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-c", statement]
+        process.executableURL = URL(fileURLWithPath: namespace == nil ? "/usr/bin/psql" : "/usr/sbin/ip")
+        process.arguments = (namespace.map { ["netns", "exec", $0, "psql"] } ?? [])
+            + ["-h", host, "-p", "\(port)", "-U", "bookrec", "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", statement]
         var environment = ProcessInfo.processInfo.environment
         environment["PGPASSWORD"] = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         process.environment = environment
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("psql-\(UUID().uuidString).err")
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: errors) }
+        let output = Pipe()
+        process.standardError = try FileHandle(forWritingTo: errors)
+        process.standardOutput = output
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ClusterTestFailure("psql \(statement) failed: \(String(decoding: message, as: UTF8.self))")
+            throw ClusterTestFailure("psql \(statement) failed: \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")")
         }
+        return String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -241,14 +241,56 @@ final class StoreDriverTests: XCTestCase {
             first.drop()
             second.drop()
         }
-        let lock = try first.open().lockCoordinator()
-        XCTAssertThrowsError(try first.open().lockCoordinator()) { error in
+        let lock = try first.open().lockCoordinator(onLoss: { XCTFail("lost: \($0)") })
+        XCTAssertThrowsError(try first.open().lockCoordinator(onLoss: { _ in })) { error in
             XCTAssertTrue("\(error)".contains("another coordinator is running against \(first.url) (bookrec-coordinator pid \(getpid()) on "), "\(error)")
         }
-        let other = try second.open().lockCoordinator()  // another database is another store
+        let other = try second.open().lockCoordinator(onLoss: { _ in })  // another database is another store
         other.release()
         lock.release()
-        try first.open().lockCoordinator().release()
+        try first.open().lockCoordinator(onLoss: { _ in }).release()
+    }
+
+    func testTheCoordinatorLockIsTakenBackAfterADatabaseRestart() throws {
+        let server = PrivatePostgres(port: 5803)
+        try server.start()
+        defer { try? server.stop() }
+        let database = try server.server.createDatabase()
+        let losses = Recorded<[String]>([])
+        let lock = try database.open().lockCoordinator(onLoss: { reason in losses.withValue { $0.append(reason) } })
+        defer { lock.release() }
+        let held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        XCTAssertEqual(try server.server.psql(held, database: database.name), "1")
+        try server.restart()
+        try waitFor("the lock taken back", timeout: 60) { (try? server.server.psql(held, database: database.name)) == "1" }
+        XCTAssertThrowsError(try database.open().lockCoordinator(onLoss: { _ in })) { error in
+            XCTAssertTrue("\(error)".contains("another coordinator is running against"), "\(error)")
+        }
+        XCTAssertEqual(losses.withValue { $0 }, [])
+        // Taken by someone else (a session that ends the holder's and takes the lock at once), it is
+        // lost, and said so.
+        let thief = Process()
+        thief.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        thief.arguments = ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "bookrec", "-d", database.name, "-At"]
+        thief.environment = ["PGPASSWORD": try String(contentsOfFile: server.server.passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)]
+        let input = Pipe()
+        thief.standardInput = input
+        thief.standardOutput = FileHandle.nullDevice
+        try thief.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            thief.waitUntilExit()
+        }
+        let key = 0x626F_6F6B_7265_63  // PostgresCoordinatorLock.key
+        input.fileHandleForWriting.write(Data("""
+            SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted;
+            SELECT pg_advisory_lock(\(key));
+
+            """.utf8))
+        try waitFor("the loss reported", timeout: 60) { !losses.withValue { $0 }.isEmpty }
+        XCTAssertTrue(
+            losses.withValue { $0 }[0].hasPrefix("lost the coordinator lock of \(database.url): another coordinator is running against \(database.url) (psql"),
+            "\(losses.withValue { $0 })")
     }
 
     func testAWriteWaitsOutADatabaseThatIsDownAndComesBack() throws {
@@ -277,5 +319,17 @@ final class StoreDriverTests: XCTestCase {
         XCTAssertThrowsError(try impatient.saveBlob(generationID: generation, name: "lost", bytes: Data([3]))) { error in
             XCTAssertTrue("\(error)".hasPrefix("saving lost of generation \(generation) failed: "), "\(error)")
         }
+    }
+}
+
+/// A value shared with a callback on another thread.
+final class Recorded<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withValue<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.withLock { body(&value) }
     }
 }

@@ -31,12 +31,28 @@ final class AMQPURLTests: XCTestCase {
     }
 
     func testRejectsBadInputWithoutQuotingTheURL() {
-        let cases = ["http://u:hunter2@h/", "amqps://u:hunter2@h/", "amqp://u:hunter2@h:notaport/",
-                     "amqp://u:hunter2@h:70000/", "amqp://u:hunter2%zz@h/", "amqp://u:hunter2@[::1/"]
+        let cases = ["http://u:hunter2@h/", "amqp://u:hunter2@h:notaport/", "amqp://u:hunter2@h:70000/", "amqp://u:hunter2%zz@h/",
+                     "amqp://u:hunter2@[::1/", "amqp://u:hunter2@h/?cacertfile=x", "amqps://u:hunter2@h/?verify=maybe",
+                     "amqps://u:hunter2@h/?sslmode=on", "amqps://u:hunter2@h/?certfile=c.pem"]
         for text in cases {
             XCTAssertThrowsError(try AMQPURL(parsing: text), text) { error in
                 XCTAssertFalse(String(describing: error).contains("hunter2"), "\(error) leaks the password")
             }
+        }
+    }
+
+    func testAmqpsTakesTLSSettingsFromItsQuery() throws {
+        let plain = try AMQPURL(parsing: "amqps://bob:pw@broker/jobs")
+        XCTAssertEqual(plain.port, 5671)
+        XCTAssertEqual(plain.tls, AMQPURL.TLS())
+        XCTAssertEqual(plain.description, "amqps://bob:***@broker:5671/jobs")
+        let full = try AMQPURL(parsing: "amqps://bob:pw@broker:5999/%2F?cacertfile=/etc/ca.pem&certfile=/c%20c.pem&keyfile=/k.pem&verify=verify_none")
+        XCTAssertEqual(full.vhost, "/")
+        XCTAssertEqual(full.port, 5999)
+        XCTAssertEqual(full.tls, AMQPURL.TLS(caCertificateFile: "/etc/ca.pem", certificateFile: "/c c.pem", keyFile: "/k.pem", verifyPeer: false))
+        XCTAssertNil(try AMQPURL(parsing: "amqp://bob:pw@broker/").tls)
+        XCTAssertThrowsError(try AMQPURL(parsing: "amqps://h/?sslmode=on")) { error in
+            XCTAssertEqual("\(error)", "invalid AMQP URL: unknown query parameter 'sslmode' (known: cacertfile, certfile, keyfile, verify)")
         }
     }
 

@@ -25,8 +25,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
         }
     }
 
-    public func lockCoordinator() throws -> any CoordinatorLock {
-        try PostgresCoordinatorLock(url: url)
+    public func lockCoordinator(onLoss: @escaping @Sendable (String) -> Void) throws -> any CoordinatorLock {
+        try PostgresCoordinatorLock(url: url, retryFor: retryFor, onLoss: onLoss)
     }
 
     /// Runs a write transaction, again while it fails transiently.
@@ -59,35 +59,86 @@ public final class PostgresStore: Store, @unchecked Sendable {
 
 /// The coordinator lock of a PostgreSQL store: a session advisory lock held by a connection of
 /// its own, released when the coordinator releases it or its connection ends (the process died).
-final class PostgresCoordinatorLock: CoordinatorLock {
+/// A keeper thread checks the connection every second; when it is gone (the server restarted, the
+/// link was cut) it takes the lock back on a new connection, for as long as the store retries
+/// (`retryFor`), and calls `onLoss` if it cannot or another coordinator took it meanwhile.
+final class PostgresCoordinatorLock: CoordinatorLock, @unchecked Sendable {
     /// The advisory lock's key: the same for every bookrec store (one store per database).
+    /// StoreDriverTests takes it by number too.
     static let key = 0x626F_6F6B_7265_63  // "bookrec"
+    private let url: PostgresURL
+    private let holder: String
+    private let condition = NSCondition()
     private var connection: PostgresConnection?
+    private var released = false
 
-    init(url: PostgresURL) throws {
-        let holder = "bookrec-coordinator pid \(ProcessInfo.processInfo.processIdentifier) on \(ProcessInfo.processInfo.hostName)"
-        let connection: PostgresConnection
+    init(url: PostgresURL, retryFor: TimeInterval, onLoss: @escaping @Sendable (String) -> Void) throws {
+        self.url = url
+        holder = String("bookrec-coordinator pid \(ProcessInfo.processInfo.processIdentifier) on \(ProcessInfo.processInfo.hostName)".prefix(63))
         do {
-            connection = try PostgresConnection(url: url, applicationName: String(holder.prefix(63)), readOnly: false)
-            guard try connection.query("SELECT pg_try_advisory_lock($1)", [Self.key]).bool(0, 0) else {
-                let other = try connection.query(
-                    """
-                    SELECT activity.application_name, host(activity.client_addr) FROM pg_locks AS lock
-                    JOIN pg_stat_activity AS activity ON activity.pid = lock.pid
-                    WHERE lock.locktype = 'advisory' AND lock.granted AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                      AND (lock.classid::bigint << 32 | lock.objid::bigint) = $1
-                    """, [Self.key])
-                let description = other.count == 0 ? "" : " (\(other.string(0, 0))\(other.optionalString(0, 1).map { " from \($0)" } ?? ""))"
-                throw StoreError("another coordinator is running against \(url)\(description); wait for it or stop it")
-            }
+            connection = try take()
         } catch let error as PostgresError {
             throw StoreError("cannot take the coordinator lock of \(url): \(error)")
         }
-        self.connection = connection
+        Thread.detachNewThread { self.keep(retryFor: retryFor, onLoss: onLoss) }
     }
 
+    /// A new connection holding the lock, or a StoreError naming the coordinator that holds it.
+    private func take() throws -> PostgresConnection {
+        let connection = try PostgresConnection(url: url, applicationName: holder, readOnly: false)
+        guard try connection.query("SELECT pg_try_advisory_lock($1)", [Self.key]).bool(0, 0) else {
+            let other = try connection.query(
+                """
+                SELECT activity.application_name, host(activity.client_addr) FROM pg_locks AS lock
+                JOIN pg_stat_activity AS activity ON activity.pid = lock.pid
+                WHERE lock.locktype = 'advisory' AND lock.granted AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND (lock.classid::bigint << 32 | lock.objid::bigint) = $1
+                """, [Self.key])
+            let description = other.count == 0 ? "" : " (\(other.string(0, 0))\(other.optionalString(0, 1).map { " from \($0)" } ?? ""))"
+            throw StoreError("another coordinator is running against \(url)\(description); wait for it or stop it")
+        }
+        return connection
+    }
+
+    /// Checks the connection every second; the lock is held only while the check runs, never
+    /// during a query, so `release` is never kept waiting by a slow network.
+    private func keep(retryFor: TimeInterval, onLoss: @Sendable (String) -> Void) {
+        while true {
+            condition.lock()
+            if !released { condition.wait(until: Date().addingTimeInterval(1)) }
+            let held = released ? nil : connection
+            condition.unlock()
+            guard let held else { return }
+            if (try? held.query("SELECT 1")) != nil { continue }
+            // The connection, and the lock with it, is gone: take it back before anyone else does.
+            let deadline = Date().addingTimeInterval(retryFor)
+            var retaken: PostgresConnection?
+            while retaken == nil {
+                do {
+                    retaken = try take()
+                } catch let error as StoreError {
+                    onLoss("lost the coordinator lock of \(url): \(error)")
+                    return
+                } catch {
+                    guard Date() < deadline else {
+                        onLoss("lost the coordinator lock of \(url) and could not take it back within \(Int(retryFor)) s: \(error)")
+                        return
+                    }
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+            }
+            condition.lock()
+            if !released { connection = retaken }
+            condition.unlock()
+        }
+    }
+
+    /// Ends the lock's session, which frees the lock.
     func release() {
-        _ = try? connection?.query("SELECT pg_advisory_unlock($1)", [Self.key])
+        condition.lock()
+        released = true
         connection = nil
+        condition.broadcast()
+        condition.unlock()
     }
 }

@@ -60,7 +60,12 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         if let user { keywords.append(("user", user)) }
         if let password { keywords.append(("password", password)) }
         keywords.append(("application_name", applicationName))
-        if !parameters.contains(where: { $0.0 == "connect_timeout" }) { keywords.append(("connect_timeout", "10")) }
+        // A peer that vanished (a cut link, a host gone) is noticed within about a minute, not
+        // TCP's quarter of an hour; an outage shorter than that is ridden out.
+        for (keyword, value) in [("connect_timeout", "10"), ("keepalives_idle", "15"), ("keepalives_interval", "5"), ("keepalives_count", "6"), ("tcp_user_timeout", "60000")]
+        where !parameters.contains(where: { $0.0 == keyword }) {
+            keywords.append((keyword, value))
+        }
         if readOnly { keywords.append(("options", "-c default_transaction_read_only=on")) }
         keywords += parameters
         return keywords

@@ -86,7 +86,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         return "cannot write to \(path)\(systemError == 0 ? "" : ": \(String(cString: strerror(systemError)))") (\(sqlite))"
     }
 
-    public func lockCoordinator() throws -> any CoordinatorLock {
+    /// An flock is never lost while its holder lives: `onLoss` is never called.
+    public func lockCoordinator(onLoss: @escaping @Sendable (String) -> Void) throws -> any CoordinatorLock {
         try FileCoordinatorLock(storePath: path)
     }
 

@@ -3,6 +3,7 @@
 #include <amqp.h>
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
+#include <amqp_ssl_socket.h>
 
 /// `amqp_login_with_properties` is variadic, which Swift cannot call; this fixes the SASL
 /// method to PLAIN and advertises the client capabilities bookrec relies on
