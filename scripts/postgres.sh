@@ -5,7 +5,8 @@
 # The port is BOOKREC_POSTGRES_PORT (default 5433); it listens on BOOKREC_POSTGRES_LISTEN
 # (default 127.0.0.1). The role `bookrec` may create databases; its password is generated once
 # into .run/postgres-PORT/password (give that file as BOOKREC_STORE_PASSWORD_FILE), and
-# connections over TCP must present it (scram-sha-256).
+# connections over TCP must present it (scram-sha-256). With BOOKREC_POSTGRES_TLS_DIR (holding
+# server.pem and server.key) it accepts TLS connections too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 port="${BOOKREC_POSTGRES_PORT:-5433}"
@@ -18,6 +19,16 @@ bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 # The server refuses to run as root: as root it runs as the postgres user.
 as_owner() {
     if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The certificate and key given for TLS, installed where the server reads them (it reads its
+# key only if no one else can).
+install_tls() {
+    [[ -n "${BOOKREC_POSTGRES_TLS_DIR:-}" ]] || return 0
+    install -m 600 "$BOOKREC_POSTGRES_TLS_DIR/server.pem" "$data/server.crt"
+    install -m 600 "$BOOKREC_POSTGRES_TLS_DIR/server.key" "$data/server.key"
+    [[ $(id -u) -ne 0 ]] || chown postgres: "$data/server.crt" "$data/server.key"
+    grep -q "^ssl = on" "$data/postgresql.conf" || printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n" >>"$data/postgresql.conf"
 }
 
 case "${1:-}" in
@@ -44,6 +55,7 @@ synchronous_commit = off
 full_page_writes = off
 EOF
         echo "host all all 0.0.0.0/0 scram-sha-256" >>"$data/pg_hba.conf"
+        install_tls
         as_owner "$bin/pg_ctl" -D "$data" -l "$base/server.log" -w start >/dev/null
         password="$(cat "$base/password")"
         as_owner "$bin/psql" -h "$data" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 -q \
@@ -51,6 +63,7 @@ EOF
             -c "CREATE DATABASE bookrec OWNER bookrec"
     else
         sed -i "s/^listen_addresses = .*/listen_addresses = '$listen'/" "$data/postgresql.conf"
+        install_tls
         as_owner "$bin/pg_ctl" -D "$data" -l "$base/server.log" -w start >/dev/null
     fi
     echo "postgres running on $listen:$port (password in $base/password)"

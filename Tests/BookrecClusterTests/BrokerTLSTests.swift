@@ -6,34 +6,12 @@ import XCTest
 /// certificate against a CA made for the test; a broker whose certificate that CA did not sign
 /// is refused at once.
 final class BrokerTLSTests: XCTestCase {
-    /// A CA and a certificate it signs for localhost and 127.0.0.1, made with openssl; and a
-    /// second CA that signed nothing here.
-    private func makeCertificates(in directory: URL) throws {
-        let script = """
-            set -e
-            cd '\(directory.path)'
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=bookrec test CA'
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.pem -days 2 -subj '/CN=someone else'
-            openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost'
-            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext
-            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", script]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ClusterTestFailure("openssl could not make the test certificates") }
-    }
-
     func testARunOverTLSGivesTheSameExportAndAnUntrustedBrokerIsRefused() throws {
         let clean = try KilledWorkerTests.cleanExport()
         let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: certificates) }
-        try makeCertificates(in: certificates)
+        try makeTestCertificates(in: certificates)
         let broker = PrivateBroker(port: 5703, tlsDirectory: certificates)
         try broker.start()
         defer { try? broker.stop() }

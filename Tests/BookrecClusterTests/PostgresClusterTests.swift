@@ -1,3 +1,4 @@
+import BookrecService
 import BookrecStore
 import Foundation
 import XCTest
@@ -48,6 +49,20 @@ final class PostgresClusterTests: XCTestCase {
         XCTAssertEqual(recommend.output, try sqlite.run("bookrec-query", ["recommend", "--user", "35", "-k", "5"]).output)
         let similar = try postgres.run("bookrec-query", ["similar", "--book", "2", "-k", "5"])
         XCTAssertEqual(similar.output, try sqlite.run("bookrec-query", ["similar", "--book", "2", "-k", "5"]).output)
+        // The HTTP service serves the PostgreSQL store's lists, the ones the CLI reads.
+        let (server, base) = try ServedCluster.startServer(postgres)
+        defer {
+            server.process.terminate()
+            _ = try? server.finish(timeout: 30)
+        }
+        let served = try ServedCluster.request(base, "GET", "/v1/readers/35/recommendations?k=5")
+        XCTAssertEqual(served.status, 200, served.text)
+        var list = try decodeAnswer(RecommendationList.self, from: served.body)
+        for index in list.recommendations.indices { list.recommendations[index].closeTo = nil }
+        let cli = try postgres.run("bookrec-query", ["recommend", "--user", "35", "-k", "5", "--json"])
+        XCTAssertEqual(list, try decodeAnswer(RecommendationList.self, from: Data(cli.output.utf8)))
+        XCTAssertEqual(list.generation, 3)
+
         XCTAssertEqual(try postgres.run("bookrec-coordinator", ["rollback"]).output, "generation 2 active (was 3)\n")
         XCTAssertTrue(try postgres.export(k: 20) == expected[1], "rolled back, the export is add-books' again")
         let gc = try postgres.run("bookrec-coordinator", ["gc", "--keep", "0"])

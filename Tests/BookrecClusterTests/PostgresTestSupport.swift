@@ -78,12 +78,18 @@ struct TestDatabase {
 /// tests that restart it. Ports 5801–5809 are kept for these.
 struct PrivatePostgres {
     let port: Int
+    /// server.pem and server.key for TLS, if it is to accept TLS.
+    var tlsDirectory: URL?
+
+    private var environment: String {
+        "BOOKREC_POSTGRES_PORT=\(port)" + (tlsDirectory.map { " BOOKREC_POSTGRES_TLS_DIR='\($0.path)'" } ?? "")
+    }
 
     var server: PostgresServer {
         PostgresServer(host: "127.0.0.1", port: port, passwordFile: TestCluster.root.appendingPathComponent(".run/postgres-\(port)/password").path)
     }
 
-    func start() throws { try runServerScript("postgres.sh", "start", environment: "BOOKREC_POSTGRES_PORT=\(port)") }
-    func restart() throws { try runServerScript("postgres.sh", "restart", environment: "BOOKREC_POSTGRES_PORT=\(port)") }
-    func stop() throws { try runServerScript("postgres.sh", "stop", environment: "BOOKREC_POSTGRES_PORT=\(port)") }
+    func start() throws { try runServerScript("postgres.sh", "start", environment: environment) }
+    func restart() throws { try runServerScript("postgres.sh", "restart", environment: environment) }
+    func stop() throws { try runServerScript("postgres.sh", "stop", environment: environment) }
 }

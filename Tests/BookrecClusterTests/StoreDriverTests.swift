@@ -293,6 +293,28 @@ final class StoreDriverTests: XCTestCase {
             "\(losses.withValue { $0 })")
     }
 
+    func testTLSWithTheServersCertificateCheckedAndAnUntrustedServerRefusedAtOnce() throws {
+        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-pg-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: certificates) }
+        try makeTestCertificates(in: certificates)
+        let server = PrivatePostgres(port: 5804, tlsDirectory: certificates)
+        try server.start()
+        defer { try? server.stop() }
+        let database = try server.server.createDatabase()
+        let verified = "postgres://bookrec@localhost:\(server.port)/\(database.name)?sslmode=verify-full&sslrootcert=\(certificates.appendingPathComponent("ca.pem").path)"
+        let store = try openStore(verified, environment: database.environment)
+        _ = try store.importCatalog(books: [Book(id: 1, title: "Over TLS", authors: "A")], covers: [:], ratings: [])
+        XCTAssertEqual(try store.books(ids: [1]).map(\.title), ["Over TLS"])
+        XCTAssertEqual(try server.server.psql("SELECT bool_and(ssl) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE datname = '\(database.name)' AND application_name = 'bookrec'"), "t")
+
+        let untrusted = verified.replacingOccurrences(of: "ca.pem", with: "stranger.pem")
+        XCTAssertThrowsError(try openStore(untrusted, environment: database.environment)) { error in
+            XCTAssertTrue("\(error)".contains("certificate verify failed"), "\(error)")
+            XCTAssertFalse("\(error)".contains("still failing after"), "a certificate that does not verify is not retried: \(error)")
+        }
+    }
+
     func testAWriteWaitsOutADatabaseThatIsDownAndComesBack() throws {
         let server = PrivatePostgres(port: 5802)
         try server.start()

@@ -1,0 +1,23 @@
+import Foundation
+
+/// A CA and a certificate it signs for localhost and 127.0.0.1, made with openssl; and a
+/// second CA that signed nothing here.
+func makeTestCertificates(in directory: URL) throws {
+    let script = """
+        set -e
+        cd '\(directory.path)'
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=bookrec test CA'
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.pem -days 2 -subj '/CN=someone else'
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost'
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+        """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ClusterTestFailure("openssl could not make the test certificates") }
+}
