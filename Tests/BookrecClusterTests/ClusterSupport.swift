@@ -98,15 +98,7 @@ final class TestCluster {
             process.arguments = arguments
         }
         process.environment = environment.merging(extra) { $1 }
-        let launched = LaunchedProcess(process: process, name: "\(executable) \(arguments.joined(separator: " "))",
-                                       output: directory.appendingPathComponent("\(UUID().uuidString).out"),
-                                       error: directory.appendingPathComponent("\(UUID().uuidString).err"))
-        _ = FileManager.default.createFile(atPath: launched.output.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: launched.error.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: launched.output)
-        process.standardError = try FileHandle(forWritingTo: launched.error)
-        try process.run()
-        return launched
+        return try LaunchedProcess.start(process, name: "\(executable) \(arguments.joined(separator: " "))", logsIn: directory)
     }
 
     /// Runs an executable to the end; returns its exit status, standard output and error.
@@ -173,6 +165,19 @@ struct LaunchedProcess {
     let name: String
     let output: URL
     let error: URL
+
+    /// Runs `process` with its standard output and error in new files in `folder`.
+    static func start(_ process: Process, name: String, logsIn folder: URL) throws -> LaunchedProcess {
+        let id = UUID().uuidString
+        let launched = LaunchedProcess(
+            process: process, name: name, output: folder.appendingPathComponent("\(id).out"), error: folder.appendingPathComponent("\(id).err"))
+        _ = FileManager.default.createFile(atPath: launched.output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: launched.error.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: launched.output)
+        process.standardError = try FileHandle(forWritingTo: launched.error)
+        try process.run()
+        return launched
+    }
 
     var isRunning: Bool { process.isRunning }
     var errorSoFar: String { (try? String(contentsOf: error, encoding: .utf8)) ?? "" }

@@ -58,16 +58,7 @@ final class TestNetwork {
         process.arguments = ["netns", "exec", host.namespace, TestCluster.binaries.appendingPathComponent(executable).path] + arguments
         process.environment = environment
         process.currentDirectoryURL = host.folder
-        let id = UUID().uuidString.prefix(8)
-        let launched = LaunchedProcess(
-            process: process, name: "\(executable) \(arguments.joined(separator: " ")) on \(host.name)",
-            output: host.folder.appendingPathComponent("\(executable)-\(id).out"), error: host.folder.appendingPathComponent("\(executable)-\(id).err"))
-        _ = FileManager.default.createFile(atPath: launched.output.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: launched.error.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: launched.output)
-        process.standardError = try FileHandle(forWritingTo: launched.error)
-        try process.run()
-        return launched
+        return try LaunchedProcess.start(process, name: "\(executable) \(arguments.joined(separator: " ")) on \(host.name)", logsIn: host.folder)
     }
 
     func tearDown() {
@@ -84,20 +75,9 @@ final class TestNetwork {
 
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaint = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterTestFailure("ip \(arguments.joined(separator: " ")) failed: \(String(decoding: complaint, as: UTF8.self))")
-        }
-        return String(decoding: printed, as: UTF8.self)
+        let result = try runTool("/usr/sbin/ip", arguments, environment: [:])
+        guard result.status == 0 else { throw ClusterTestFailure("ip \(arguments.joined(separator: " ")) failed: \(result.error)") }
+        return result.output
     }
 }
 

@@ -34,26 +34,12 @@ struct PostgresServer {
     /// what it prints, unaligned.
     @discardableResult
     func psql(_ statement: String, database: String = "bookrec") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: namespace == nil ? "/usr/bin/psql" : "/usr/sbin/ip")
-        process.arguments = (namespace.map { ["netns", "exec", $0, "psql"] } ?? [])
-            + ["-h", host, "-p", "\(port)", "-U", "bookrec", "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", statement]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PGPASSWORD"] = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        process.environment = environment
-        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("psql-\(UUID().uuidString).err")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: errors) }
-        let output = Pipe()
-        process.standardError = try FileHandle(forWritingTo: errors)
-        process.standardOutput = output
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ClusterTestFailure("psql \(statement) failed: \((try? String(contentsOf: errors, encoding: .utf8)) ?? "")")
-        }
-        return String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let psql = ["-h", host, "-p", "\(port)", "-U", "bookrec", "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", statement]
+        let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try namespace.map { try runTool("/usr/sbin/ip", ["netns", "exec", $0, "psql"] + psql, environment: ["PGPASSWORD": password]) }
+            ?? runTool("/usr/bin/psql", psql, environment: ["PGPASSWORD": password])
+        guard result.status == 0 else { throw ClusterTestFailure("psql \(statement) failed: \(result.error)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
@@ -70,7 +56,7 @@ struct TestDatabase {
     }
 
     func drop() {
-        try? server.psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        _ = try? server.psql("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 }
 

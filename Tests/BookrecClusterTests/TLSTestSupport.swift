@@ -12,12 +12,6 @@ func makeTestCertificates(in directory: URL) throws {
         printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > server.ext
         openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
         """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/bash")
-    process.arguments = ["-c", script]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ClusterTestFailure("openssl could not make the test certificates") }
+    let result = try runTool("/bin/bash", ["-c", script], environment: [:])
+    guard result.status == 0 else { throw ClusterTestFailure("openssl could not make the test certificates: \(result.error)") }
 }
