@@ -47,6 +47,11 @@ final class PostgresClusterTests: XCTestCase {
         XCTAssertEqual(report?["active_generation"] as? Int, 3, status.output)
         let recommend = try postgres.run("bookrec-query", ["recommend", "--user", "35", "-k", "5"])
         XCTAssertEqual(recommend.output, try sqlite.run("bookrec-query", ["recommend", "--user", "35", "-k", "5"]).output)
+        let slice = TestCluster.root.appendingPathComponent("Tests/Fixtures/goodbooks-slice").path
+        let measured = try postgres.run("bookrec-coordinator", ["evaluate-generation", "--data", slice])
+        XCTAssertEqual(measured.status, 0, measured.error)
+        XCTAssertTrue(measured.output.hasPrefix("generation 3, cold protocol over"), measured.output)
+        XCTAssertEqual(measured.output, try sqlite.run("bookrec-coordinator", ["evaluate-generation", "--data", slice]).output)
         let similar = try postgres.run("bookrec-query", ["similar", "--book", "2", "-k", "5"])
         XCTAssertEqual(similar.output, try sqlite.run("bookrec-query", ["similar", "--book", "2", "-k", "5"]).output)
         // The HTTP service serves the PostgreSQL store's lists, the ones the CLI reads.
