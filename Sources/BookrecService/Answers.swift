@@ -216,25 +216,41 @@ public protocol AnswerSource {
     /// The books the reader rated 4 or 5 (all they rated, when none so high).
     func likedBooks(user: Int) throws -> [Int]
     func titles(_ ids: [Int]) throws -> [Int: (title: String, authors: String)]
+    /// Of each book of the reader's list, the reader's liked book whose item vector is closest
+    /// to it (`vectors.closest`), when at least `minimumReasonSimilarity` close, by book id.
+    func reasons(user: Int, list: [StoredRecommendation], vectors: BookVectorIndex) throws -> [Int: (book: Int, similarity: Float)]
 }
 
 /// How close (cosine of item vectors) a reader's book must be to be named as the reason for a
 /// recommendation; below it the list says nothing rather than something weak.
 let minimumReasonSimilarity: Float = 0.25
 
+/// The liked book closest to `book`, if close enough to be named as the reason for it.
+func reason(for book: Int, liked: [Int], vectors: BookVectorIndex) -> (book: Int, similarity: Float)? {
+    guard let best = vectors.closest(to: book, among: liked), best.similarity >= minimumReasonSimilarity else { return nil }
+    return best
+}
+
+/// The reason for each book of a list that has one, by book id.
+func computedReasons(list: [StoredRecommendation], liked: [Int], vectors: BookVectorIndex) -> [Int: (book: Int, similarity: Float)] {
+    var reasons: [Int: (book: Int, similarity: Float)] = [:]
+    for entry in list {
+        if let best = reason(for: entry.bookID, liked: liked, vectors: vectors) { reasons[entry.bookID] = best }
+    }
+    return reasons
+}
+
 extension AnswerSource {
+    /// Computed from the reader's liked books (the service's `ServedGeneration` has them computed
+    /// when it loads a generation).
+    public func reasons(user: Int, list: [StoredRecommendation], vectors: BookVectorIndex) throws -> [Int: (book: Int, similarity: Float)] {
+        computedReasons(list: list, liked: try likedBooks(user: user), vectors: vectors)
+    }
+
     /// The reader's top k with titles; `vectors` (when in memory) adds the book each is close to.
     public func recommendationList(user: Int, k: Int, vectors: BookVectorIndex? = nil) throws -> RecommendationList {
         let list = try recommendations(user: user, k: k)
-        var reasons: [Int: (book: Int, similarity: Float)] = [:]
-        if let vectors {
-            let liked = try likedBooks(user: user)
-            for entry in list {
-                if let best = vectors.closest(to: entry.bookID, among: liked), best.similarity >= minimumReasonSimilarity {
-                    reasons[entry.bookID] = best
-                }
-            }
-        }
+        let reasons = try vectors.map { try self.reasons(user: user, list: list, vectors: $0) } ?? [:]
         let books = try titles(list.map(\.bookID) + reasons.values.map(\.book))
         return RecommendationList(userID: user, generation: generationID, recommendations: list.map { entry in
             RecommendedBook(

@@ -2,14 +2,18 @@ import BookrecCore
 import BookrecStore
 import Foundation
 
-/// One generation held in memory for the service: every reader's stored list, the books each
-/// reader liked, every book's title, and the book vectors with each book's nearest books. It is
+/// One generation held in memory for the service: every reader's stored list with the reason for
+/// each of its books, the books each reader liked, every book's title, and the book vectors with
+/// each book's nearest books. It is
 /// read from the store once, after the generation was activated (so complete), and never changes:
 /// a request answers from one of these, never from a half-written generation.
 public final class ServedGeneration: AnswerSource, Sendable {
     public let reader: QueryReader
     public let vectors: BookVectorIndex
     private let lists: [Int: [StoredRecommendation]]
+    /// The reason for each book of each reader's stored list, in the list's order: the closest
+    /// liked book and its cosine (`reason(for:liked:vectors:)`), or nil.
+    private let listReasons: [Int: [(book: Int32, similarity: Float)?]]
     private let liked: [Int: [Int]]
     private let bookTitles: [Int: (title: String, authors: String)]
     /// The first readers (by id) with a list: examples for the home page, chosen once.
@@ -29,7 +33,15 @@ public final class ServedGeneration: AnswerSource, Sendable {
         self.lists = lists
         exampleReaders = Array(lists.keys.sorted().prefix(5))
         let catalog = try store.loadCatalog()
-        liked = Dictionary(grouping: catalog.ratings, by: \.user).mapValues(booksLiked(in:))
+        let liked = Dictionary(grouping: catalog.ratings, by: \.user).mapValues(booksLiked(in:))
+        self.liked = liked
+        let vectors = self.vectors
+        listReasons = lists.reduce(into: [:]) { reasons, reader in
+            let readerLiked = liked[reader.key] ?? []
+            reasons[reader.key] = reader.value.map { entry in
+                reason(for: entry.bookID, liked: readerLiked, vectors: vectors).map { (Int32($0.book), $0.similarity) }
+            }
+        }
         bookTitles = Dictionary(uniqueKeysWithValues: catalog.books.map { ($0.id, ($0.title, $0.authors)) })
     }
 
@@ -41,6 +53,19 @@ public final class ServedGeneration: AnswerSource, Sendable {
     }
 
     public func likedBooks(user: Int) throws -> [Int] { liked[user] ?? [] }
+
+    /// Read from what was computed at load (`list` is the front of the reader's stored list): a
+    /// request computes no cosine. Other vectors than this generation's are asked afresh.
+    public func reasons(user: Int, list: [StoredRecommendation], vectors: BookVectorIndex) throws -> [Int: (book: Int, similarity: Float)] {
+        guard vectors === self.vectors, let stored = listReasons[user] else {
+            return computedReasons(list: list, liked: liked[user] ?? [], vectors: vectors)
+        }
+        var reasons: [Int: (book: Int, similarity: Float)] = [:]
+        for (entry, reason) in zip(list, stored) {
+            if let reason { reasons[entry.bookID] = (Int(reason.book), reason.similarity) }
+        }
+        return reasons
+    }
 
     public func titles(_ ids: [Int]) throws -> [Int: (title: String, authors: String)] {
         var found: [Int: (title: String, authors: String)] = [:]
