@@ -83,7 +83,9 @@ let package = Package(
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            // The OpenAPI document, a file of its own for clients and tools, served at /openapi.json.
+            resources: [.copy("Resources/openapi.json")]),
         // What the three executables share: common options and output helpers.
         .target(name: "BookrecCLI", dependencies: ["BookrecStore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 

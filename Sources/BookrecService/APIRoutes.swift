@@ -61,8 +61,9 @@ struct APIRoutes {
             let served = try await generations.current()
             return try json(Readiness(status: "ready", generation: served.generationID))
         }
+        let document = openAPIDocument
         router.get("/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: openAPIDocument)))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: document)))
         }
         router.get("/metrics") { _, _ in PrometheusEndpoint.response(registry) }
     }
@@ -145,3 +146,14 @@ func describe(_ error: any Error) -> String {
     @unknown default: return "\(error)"
     }
 }
+
+/// The service's OpenAPI 3.1 description (`Resources/openapi.json`, beside the executables in
+/// `bookrec_BookrecService.resources`). Its schemas are the Codable answers of Answers.swift in
+/// their JSON form; the tests run schemathesis against the live server with it, so the two cannot
+/// drift apart unnoticed.
+let openAPIDocument: [UInt8] = {
+    guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let bytes = try? Data(contentsOf: url) else {
+        fatalError("the OpenAPI document (openapi.json) is missing from bookrec_BookrecService.resources beside the executable")
+    }
+    return [UInt8](bytes)
+}()
