@@ -5,8 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 # Debian's chromium and chromedriver: the service's pages are checked in a real browser;
-# the PostgreSQL store against Debian's PostgreSQL server.
-scripts/setup.sh chromium chromium-driver postgresql
+# the PostgreSQL store against Debian's PostgreSQL server; deploy/prometheus.yml by promtool.
+scripts/setup.sh chromium chromium-driver postgresql prometheus
 export BOOKREC_BROKER_PORT="${BOOKREC_BROKER_PORT:-5672}"
 export BOOKREC_POSTGRES_PORT="${BOOKREC_POSTGRES_PORT:-5433}"
 trap 'scripts/broker.sh stop; scripts/postgres.sh stop' EXIT
@@ -34,6 +34,7 @@ if ! PYTHONPATH=.run/tools python3 -c "import schemathesis, selenium" 2>/dev/nul
 fi
 "$compose" -f docker-compose.yml config -q
 echo "docker-compose.yml: valid"
+promtool check config deploy/prometheus.yml
 
 swift build --build-tests
 swift test --skip-build "$@"
