@@ -33,7 +33,8 @@ if ! PYTHONPATH=.run/tools python3 -c "import schemathesis, selenium" 2>/dev/nul
     python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --target .run/tools schemathesis==4.32.5 selenium==4.27.1
 fi
 "$compose" -f docker-compose.yml config -q
-echo "docker-compose.yml: valid"
+BOOKREC_STORE=postgres://bookrec@postgres:5432/bookrec "$compose" -f docker-compose.yml --profile postgres --profile monitoring config -q
+echo "docker-compose.yml: valid, with and without its profiles"
 promtool check config deploy/prometheus.yml
 
 swift build --build-tests
