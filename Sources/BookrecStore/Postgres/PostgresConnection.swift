@@ -24,7 +24,8 @@ struct PostgresError: Error, CustomStringConvertible {
     }
 }
 
-/// A statement parameter, sent in PostgreSQL's text format (bytes in binary).
+/// A statement parameter, sent in PostgreSQL's text format, or as bytes in its binary format
+/// (bytea, and the binary arrays of `PostgresArray`).
 enum PostgresValue {
     case text(String)
     case bytes(Data)
@@ -36,7 +37,6 @@ protocol PostgresParameter {
 }
 
 extension Int: PostgresParameter { var postgresValue: PostgresValue { .text(String(self)) } }
-extension Double: PostgresParameter { var postgresValue: PostgresValue { .text(postgresLiteral) } }
 extension String: PostgresParameter { var postgresValue: PostgresValue { .text(self) } }
 extension Data: PostgresParameter { var postgresValue: PostgresValue { .bytes(self) } }
 extension Date: PostgresParameter {
@@ -56,46 +56,51 @@ extension Date: PostgresParameter {
             parts.tm_min, parts.tm_sec, Int32(fraction)))
     }
 }
+
 extension Optional: PostgresParameter where Wrapped: PostgresParameter {
     var postgresValue: PostgresValue { self?.postgresValue ?? .null }
 }
 
-extension Double {
-    /// The shortest text PostgreSQL reads back to the same double.
-    var postgresLiteral: String {
-        if isNaN { return "NaN" }
-        if isInfinite { return self < 0 ? "-Infinity" : "Infinity" }
-        return "\(self)"
-    }
-}
-
-/// An array parameter in PostgreSQL's text array format (`{1,2,NULL}`), for `unnest($1::bigint[])`
-/// and `= ANY($1::bigint[])`: one statement carries a whole batch of rows.
+/// An array parameter, for `unnest($1::bigint[])` and `= ANY($1::bigint[])`: one statement
+/// carries a whole batch of rows. Numbers and bytes go in PostgreSQL's binary array format; text
+/// and arrays with NULLs in its text format (`{"a","b"}`, `{1,NULL}`).
 struct PostgresArray: PostgresParameter {
     let postgresValue: PostgresValue
 
-    init(_ values: [Int]) { postgresValue = .text("{" + values.map(String.init).joined(separator: ",") + "}") }
+    /// `bigint[]`, binary.
+    init(_ values: [Int]) { postgresValue = .bytes(Self.binary(values.map { Int64($0).bigEndian }, elementType: 20)) }
     init(_ values: [Int?]) { postgresValue = .text("{" + values.map { $0.map(String.init) ?? "NULL" }.joined(separator: ",") + "}") }
-    init(_ values: [Double]) { postgresValue = .text("{" + values.map(\.postgresLiteral).joined(separator: ",") + "}") }
+    /// `float8[]`, binary: no decimal text to write and read back.
+    init(_ values: [Double]) { postgresValue = .bytes(Self.binary(values.map { $0.bitPattern.bigEndian }, elementType: 701)) }
     init(_ values: [String]) { postgresValue = .text("{" + values.map(Self.quoted).joined(separator: ",") + "}") }
-    init(_ values: [String?]) { postgresValue = .text("{" + values.map { $0.map(Self.quoted) ?? "NULL" }.joined(separator: ",") + "}") }
-    /// `bytea[]`: each element as `\x` and hex digits.
+    /// `bytea[]`, binary (vectors are most of a batch's bytes; no hex).
     init(_ values: [Data]) {
-        var text = "{"
-        text.reserveCapacity(values.reduce(2) { $0 + $1.count * 2 + 6 })
-        let digits = Array("0123456789abcdef".utf8)
-        for (index, value) in values.enumerated() {
-            if index > 0 { text += "," }
-            var element: [UInt8] = Array("\"\\\\x".utf8)
-            element.reserveCapacity(value.count * 2 + 5)
-            for byte in value {
-                element.append(digits[Int(byte >> 4)])
-                element.append(digits[Int(byte & 15)])
-            }
-            element.append(UInt8(ascii: "\""))
-            text += String(decoding: element, as: UTF8.self)
+        var bytes = Self.header(count: values.count, elementType: 17, capacity: values.reduce(0) { $0 + 4 + $1.count })
+        for value in values {
+            withUnsafeBytes(of: Int32(value.count).bigEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(value)
         }
-        postgresValue = .text(text + "}")
+        postgresValue = .bytes(bytes)
+    }
+
+    /// PostgreSQL's binary array format of one dimension without NULLs: dimensions, element type,
+    /// then each element's length and big-endian bytes.
+    private static func binary<T: FixedWidthInteger>(_ bigEndianValues: [T], elementType: Int32) -> Data {
+        var bytes = header(count: bigEndianValues.count, elementType: elementType, capacity: bigEndianValues.count * (4 + MemoryLayout<T>.size))
+        let length = Int32(MemoryLayout<T>.size).bigEndian
+        for value in bigEndianValues {
+            withUnsafeBytes(of: length) { bytes.append(contentsOf: $0) }
+            withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    private static func header(count: Int, elementType: Int32, capacity: Int) -> Data {
+        var bytes = Data(capacity: 20 + capacity)
+        for field in [1, 0, elementType, Int32(count), 1] as [Int32] {  // one dimension, no NULL, type, size, lower bound
+            withUnsafeBytes(of: field.bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
     }
 
     private static func quoted(_ value: String) -> String {
