@@ -120,9 +120,6 @@ final class PostgresRows {
 
     deinit { PQclear(result) }
 
-    /// Rows changed by an INSERT, UPDATE or DELETE.
-    var affected: Int { Int(String(cString: PQcmdTuples(result))) ?? 0 }
-
     func isNull(_ row: Int, _ column: Int) -> Bool { PQgetisnull(result, Int32(row), Int32(column)) == 1 }
 
     private func bytes(_ row: Int, _ column: Int) -> UnsafeRawBufferPointer {
