@@ -235,6 +235,28 @@ final class StoreDriverTests: XCTestCase {
         }
     }
 
+    func testAStoreOfThePreviousSchemaIsMigratedForwardWithItsRows() throws {
+        let database = try PostgresServer.shared().createDatabase()
+        defer { database.drop() }
+        let store = try database.open()
+        _ = try store.importCatalog(books: [Book(id: 1, title: "Kept", authors: "A")], covers: [:], ratings: [Rating(user: 7, book: 1, rating: 5)])
+        let generation = try store.createGeneration(kind: "full", parentID: nil, configuration: Data("{}".utf8))
+        // The store as the schema before the last migration left it.
+        try database.server.psql(
+            "ALTER TABLE generation DROP COLUMN retryToken; ALTER TABLE deadLetter DROP COLUMN retryToken; DELETE FROM schemaMigration WHERE identifier = 'v2: retry tokens'",
+            database: database.name)
+        let migrated = try database.open()
+        XCTAssertEqual(
+            try database.server.psql("SELECT string_agg(identifier, ' | ' ORDER BY identifier) FROM schemaMigration", database: database.name),
+            "v1: catalog, generations, results, reindex requests | v2: retry tokens")
+        XCTAssertEqual(try migrated.books(ids: [1]).map(\.title), ["Kept"], "nothing stored is lost")
+        XCTAssertEqual(try migrated.ratings(userIDs: [7])[7], [Rating(user: 7, book: 1, rating: 5)])
+        XCTAssertEqual(try migrated.generation(generation)?.kind, "full")
+        XCTAssertEqual(try migrated.createGeneration(kind: "full", parentID: nil, configuration: Data("{}".utf8)), generation + 1)
+        try migrated.recordDeadLetter(generationID: nil, kind: nil, shardIndex: nil, reason: "after the migration", body: Data())
+        XCTAssertEqual(try migrated.deadLetters(limit: 1).map(\.reason), ["after the migration"])
+    }
+
     func testTheCoordinatorLockIsOnePerDatabaseAndFreedOnRelease() throws {
         let first = try PostgresServer.shared().createDatabase(), second = try PostgresServer.shared().createDatabase()
         defer {

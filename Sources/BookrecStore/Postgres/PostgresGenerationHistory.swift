@@ -4,8 +4,10 @@ extension PostgresStore {
     public func createDerivedGeneration(
         kind: String, parentID: Int, configuration: Data, blobs: [String: Data], copyListsExcept rescoredReaders: [Int]?
     ) throws -> Int {
-        try write("creating a \(kind) generation from generation \(parentID)") { connection in
-            let id = try Self.insertGeneration(connection, kind: kind, parentID: parentID, configuration: configuration)
+        let token = UUID().uuidString
+        return try write("creating a \(kind) generation from generation \(parentID)") { connection in
+            let (id, isNew) = try Self.insertGeneration(connection, kind: kind, parentID: parentID, configuration: configuration, retryToken: token)
+            guard isNew else { return id }  // an earlier run of this write committed it all
             // The model and encoder blobs carry over; the parent's own list of changes does not.
             try connection.query(
                 "INSERT INTO modelBlob (generationId, name, bytes) SELECT $1, name, bytes FROM modelBlob WHERE generationId = $2 AND name NOT IN ($3, $4)",

@@ -5,16 +5,25 @@ extension PostgresStore {
     // MARK: Generations
 
     public func createGeneration(kind: String, parentID: Int?, configuration: Data) throws -> Int {
-        try write("creating a generation") { connection in
-            try Self.insertGeneration(connection, kind: kind, parentID: parentID, configuration: configuration)
+        let token = UUID().uuidString
+        return try write("creating a generation") { connection in
+            try Self.insertGeneration(connection, kind: kind, parentID: parentID, configuration: configuration, retryToken: token).id
         }
     }
 
-    static func insertGeneration(_ connection: PostgresConnection, kind: String, parentID: Int?, configuration: Data) throws -> Int {
-        try connection.query(
-            "INSERT INTO generation (parentId, kind, state, configuration, createdAt) VALUES ($1, $2, 'building', $3, $4) RETURNING id",
-            [parentID, kind, String(decoding: configuration, as: UTF8.self), Date()]
-        ).int(0, 0)
+    /// Inserts a generation, or finds the one an earlier run of the same write (same `retryToken`)
+    /// committed: then `isNew` is false and that write's other rows are there too.
+    static func insertGeneration(
+        _ connection: PostgresConnection, kind: String, parentID: Int?, configuration: Data, retryToken: String
+    ) throws -> (id: Int, isNew: Bool) {
+        let inserted = try connection.query(
+            """
+            INSERT INTO generation (parentId, kind, state, configuration, createdAt, retryToken) VALUES ($1, $2, 'building', $3, $4, $5)
+            ON CONFLICT (retryToken) DO NOTHING RETURNING id
+            """,
+            [parentID, kind, String(decoding: configuration, as: UTF8.self), Date(), retryToken])
+        if inserted.count == 1 { return (inserted.int(0, 0), true) }
+        return (try connection.query("SELECT id FROM generation WHERE retryToken = $1", [retryToken]).int(0, 0), false)
     }
 
     public func generation(_ id: Int) throws -> GenerationRecord? {
@@ -208,10 +217,14 @@ extension PostgresStore {
     }
 
     public func recordDeadLetter(generationID: Int?, kind: String?, shardIndex: Int?, reason: String, body: Data, failsShard: Bool) throws {
+        let token = UUID().uuidString
         try write("recording a dead letter") { connection in
             try connection.query(
-                "INSERT INTO deadLetter (generationId, kind, shardIndex, reason, body, at) VALUES ($1, $2, $3, $4, $5, $6)",
-                [generationID, kind, shardIndex, reason, body, Date()])
+                """
+                INSERT INTO deadLetter (generationId, kind, shardIndex, reason, body, at, retryToken) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (retryToken) DO NOTHING
+                """,
+                [generationID, kind, shardIndex, reason, body, Date(), token])
             if failsShard, let generationID, let kind, let shardIndex {
                 try connection.query(
                     """

@@ -51,7 +51,16 @@ enum PostgresSchema {
                 content bytea NOT NULL, state text NOT NULL, generationId bigint, reason text,
                 acceptedAt timestamptz NOT NULL, finishedAt timestamptz, UNIQUE (kind, contentHash));
             """
-        )
+        ),
+        (
+            // A write whose COMMIT went through but whose answer was lost is run again; the token
+            // it carries finds the row the first run made instead of making a second one.
+            "v2: retry tokens",
+            """
+            ALTER TABLE generation ADD COLUMN retryToken text UNIQUE;
+            ALTER TABLE deadLetter ADD COLUMN retryToken text UNIQUE;
+            """
+        ),
     ]
 
     /// The advisory lock migrations run under (distinct from the coordinator's).
