@@ -185,14 +185,17 @@ final class StoreDriverTests: XCTestCase {
         let password = try String(contentsOfFile: database.server.passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let withPassword = database.url.replacingOccurrences(of: "bookrec@", with: "bookrec:\(password)@")
 
-        // On the command line it is refused before anything connects.
-        let argv = try cluster.run("bookrec-query", ["status", "--store", withPassword])
-        XCTAssertNotEqual(argv.status, 0)
-        XCTAssertTrue(argv.error.contains("--store must not carry a password"), argv.error)
-        XCTAssertFalse(argv.error.contains(password))
+        // On the command line it is refused before anything connects, as the URL's or as a parameter.
+        for location in [withPassword, database.url + "?password=\(password)"] {
+            let argv = try cluster.run("bookrec-query", ["status", "--store", location])
+            XCTAssertNotEqual(argv.status, 0)
+            XCTAssertTrue(argv.error.contains("--store must not carry a password"), argv.error)
+            XCTAssertFalse(argv.error.contains(password))
+        }
         // From the environment (BOOKREC_STORE, PGPASSWORD, or the file) it works, and no output shows it.
         for environment in [
             ["BOOKREC_STORE": withPassword, "BOOKREC_STORE_PASSWORD_FILE": ""],
+            ["BOOKREC_STORE": database.url + "?password=\(password)", "BOOKREC_STORE_PASSWORD_FILE": ""],
             ["BOOKREC_STORE": database.url, "BOOKREC_STORE_PASSWORD_FILE": "", "PGPASSWORD": password],
             ["BOOKREC_STORE": database.url],
         ] {

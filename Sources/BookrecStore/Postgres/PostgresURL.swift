@@ -30,7 +30,7 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         port = components.port ?? 5432
         self.database = database
         user = components.user.flatMap { $0.removingPercentEncoding ?? $0 }
-        parameters = (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+        parameters = (components.queryItems ?? []).filter { $0.name != "password" }.map { ($0.name, $0.value ?? "") }
         if let file = environment["BOOKREC_STORE_PASSWORD_FILE"], !file.isEmpty {
             do {
                 password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .newlines)
@@ -39,6 +39,7 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             }
         } else {
             password = components.password.flatMap { $0.removingPercentEncoding ?? $0 }
+                ?? components.queryItems?.first { $0.name == "password" }?.value
         }
     }
 
@@ -71,18 +72,21 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         return keywords
     }
 
-    /// Whether a store location is a PostgreSQL URL with a password in it.
+    /// Whether a store location is a PostgreSQL URL with a password in it (as its user's password
+    /// or as a `password` parameter).
     public static func hasPassword(_ location: String) -> Bool {
         guard location.hasPrefix("postgres://") || location.hasPrefix("postgresql://"), let components = URLComponents(string: location) else {
             return false
         }
-        return components.password != nil
+        return components.password != nil || (components.queryItems ?? []).contains { $0.name == "password" }
     }
 
     /// A store location fit for a log line: a PostgreSQL URL loses its password; a path stays.
     static func redacted(_ location: String) -> String {
-        guard var components = URLComponents(string: location), components.password != nil else { return location }
+        guard hasPassword(location), var components = URLComponents(string: location) else { return location }
         components.password = nil
+        let query = (components.queryItems ?? []).filter { $0.name != "password" }
+        components.queryItems = query.isEmpty ? nil : query
         return components.string ?? "postgres://…"
     }
 }
