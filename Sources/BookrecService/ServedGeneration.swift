@@ -4,9 +4,9 @@ import Foundation
 
 /// One generation held in memory for the service: every reader's stored list with the reason for
 /// each of its books, the books each reader liked, every book's title, and the book vectors with
-/// each book's nearest books. It is
-/// read from the store once, after the generation was activated (so complete), and never changes:
-/// a request answers from one of these, never from a half-written generation.
+/// each book's nearest books. It is read from the store once, after the generation was activated
+/// (so complete), and never changes: a request answers from one of these, never from a
+/// half-written generation.
 public final class ServedGeneration: AnswerSource, Sendable {
     public let reader: QueryReader
     public let vectors: BookVectorIndex

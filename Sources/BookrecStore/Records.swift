@@ -25,6 +25,34 @@ public struct ImportSummary: Equatable, Sendable {
     }
 }
 
+extension ImportSummary {
+    /// The books to write: those not stored as given (`stored` by id), counted as added,
+    /// changed or unchanged. Both drivers decide an import's writes this way.
+    mutating func booksToWrite(_ books: [Book], stored: [Int: Book]) -> [Book] {
+        books.filter { book in
+            switch stored[book.id] {
+            case book: unchanged += 1; return false
+            case nil: booksAdded += 1; return true
+            default: booksChanged += 1; return true
+            }
+        }
+    }
+
+    /// The covers to write, by book id with their content hash: those whose hash differs from the
+    /// stored one (`storedHashes` by book id), counted as added, changed or unchanged.
+    mutating func coversToWrite(_ covers: [Int: Data], storedHashes: [Int: String]) -> [(bookID: Int, bytes: Data, hash: String)] {
+        covers.sorted { $0.key < $1.key }.compactMap { bookID, bytes in
+            let hash = contentHash([UInt8](bytes))
+            switch storedHashes[bookID] {
+            case hash: unchanged += 1; return nil
+            case nil: coversAdded += 1
+            default: coversChanged += 1
+            }
+            return (bookID, bytes, hash)
+        }
+    }
+}
+
 /// The catalog as the model needs it.
 public struct StoredCatalog: Sendable {
     public var books: [Book]

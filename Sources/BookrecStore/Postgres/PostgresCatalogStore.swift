@@ -9,16 +9,7 @@ extension PostgresStore {
         try write("importing the catalog") { connection in
             var summary = ImportSummary()
             let stored = try Dictionary(Self.books(try connection.query("SELECT \(Self.bookColumns) FROM book")).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            var changed: [Book] = []
-            for book in books {
-                if let existing = stored[book.id] {
-                    if existing == book { summary.unchanged += 1; continue }
-                    summary.booksChanged += 1
-                } else {
-                    summary.booksAdded += 1
-                }
-                changed.append(book)
-            }
+            let changed = summary.booksToWrite(books, stored: stored)
             if !changed.isEmpty {
                 try connection.query(
                     """
@@ -36,24 +27,14 @@ extension PostgresStore {
                     ])
             }
             let storedCovers = try Self.coverHashes(try connection.query("SELECT bookId, contentHash FROM cover"))
-            var changedCovers: [(id: Int, bytes: Data, hash: String)] = []
-            for (bookID, bytes) in covers.sorted(by: { $0.key < $1.key }) {
-                let hash = contentHash([UInt8](bytes))
-                if let existing = storedCovers[bookID] {
-                    if existing == hash { summary.unchanged += 1; continue }
-                    summary.coversChanged += 1
-                } else {
-                    summary.coversAdded += 1
-                }
-                changedCovers.append((bookID, bytes, hash))
-            }
+            let changedCovers = summary.coversToWrite(covers, storedHashes: storedCovers)
             if !changedCovers.isEmpty {
                 try connection.query(
                     """
                     INSERT INTO cover (bookId, bytes, contentHash) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::text[])
                     ON CONFLICT (bookId) DO UPDATE SET bytes = excluded.bytes, contentHash = excluded.contentHash
                     """,
-                    [PostgresArray(changedCovers.map(\.id)), PostgresArray(changedCovers.map(\.bytes)), PostgresArray(changedCovers.map(\.hash))])
+                    [PostgresArray(changedCovers.map(\.bookID)), PostgresArray(changedCovers.map(\.bytes)), PostgresArray(changedCovers.map(\.hash))])
             }
             // Inserted rows have xmax 0; updated ones do not; a rating stored as given is neither.
             for start in stride(from: 0, to: ratings.count, by: Self.ratingBatch) {
@@ -77,7 +58,7 @@ extension PostgresStore {
     }
 
     public func loadCatalog(includingRatings: Bool) throws -> StoredCatalog {
-        try read { connection in
+        try readSnapshot { connection in
             let books = try Self.books(try connection.query("SELECT \(Self.bookColumns) FROM book ORDER BY id"))
             var ratings: [Rating] = []
             if includingRatings {

@@ -222,24 +222,20 @@ final class PostgresConnection {
     /// Runs one statement; `$1`, `$2`, … are `parameters`. Rows come back in binary format.
     @discardableResult
     func query(_ sql: String, _ parameters: [any PostgresParameter] = []) throws -> PostgresRows {
-        let values = parameters.map(\.postgresValue)
-        var buffers: [Data?] = values.map {
-            switch $0 {
-            case .text(let text): return Data(text.utf8) + [0]
-            case .bytes(let bytes): return bytes
-            case .null: return nil
+        // Each parameter's bytes, length and format (0 text, NUL-terminated; 1 binary).
+        var buffers: [Data?] = [], lengths: [Int32] = [], formats: [Int32] = []
+        for parameter in parameters {
+            let (buffer, length, format): (Data?, Int32, Int32) = switch parameter.postgresValue {
+            case .text(let text): (Data(text.utf8) + [0], 0, 0)
+            case .bytes(let bytes): (bytes, Int32(bytes.count), 1)
+            case .null: (nil, 0, 0)
             }
-        }
-        let lengths = values.map { value -> Int32 in
-            if case .bytes(let bytes) = value { return Int32(bytes.count) }
-            return 0
-        }
-        let formats = values.map { value -> Int32 in
-            if case .bytes = value { return 1 }
-            return 0
+            buffers.append(buffer)
+            lengths.append(length)
+            formats.append(format)
         }
         let result: OpaquePointer? = withPointers(to: &buffers) { pointers in
-            PQexecParams(connection, sql, Int32(values.count), nil, pointers, lengths, formats, 1)
+            PQexecParams(connection, sql, Int32(parameters.count), nil, pointers, lengths, formats, 1)
         }
         guard let result else { throw failure() }
         return try check(result)

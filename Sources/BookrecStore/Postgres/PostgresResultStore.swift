@@ -160,19 +160,27 @@ extension PostgresStore {
     /// Rows per fetch when every list is streamed.
     static let streamBatch = 20_000
 
+    /// A failure before the first row is run again like any read; after it, the rows already
+    /// handed to `body` cannot be taken back, so it is an error rather than a second stream.
     public func forEachRecommendation(generationID: Int, limit: Int, _ body: (Int, StoredRecommendation) throws -> Void) throws {
-        try read { connection in
-            try connection.query(
-                """
-                DECLARE every_list NO SCROLL CURSOR FOR
-                SELECT userId, rank, bookId, score FROM recommendation WHERE generationId = $1 AND rank <= $2 ORDER BY userId, rank
-                """, [generationID, limit])
-            while true {
-                let rows = try connection.query("FETCH \(Self.streamBatch) FROM every_list")
-                for row in 0..<rows.count {
-                    try body(rows.int(row, 0), StoredRecommendation(rank: rows.int(row, 1), bookID: rows.int(row, 2), score: rows.double(row, 3)))
+        var delivered = 0
+        try readSnapshot { connection in
+            do {
+                try connection.query(
+                    """
+                    DECLARE every_list NO SCROLL CURSOR FOR
+                    SELECT userId, rank, bookId, score FROM recommendation WHERE generationId = $1 AND rank <= $2 ORDER BY userId, rank
+                    """, [generationID, limit])
+                while true {
+                    let rows = try connection.query("FETCH \(Self.streamBatch) FROM every_list")
+                    for row in 0..<rows.count {
+                        try body(rows.int(row, 0), StoredRecommendation(rank: rows.int(row, 1), bookID: rows.int(row, 2), score: rows.double(row, 3)))
+                        delivered += 1
+                    }
+                    if rows.count < Self.streamBatch { break }
                 }
-                if rows.count < Self.streamBatch { break }
+            } catch let error as PostgresError where delivered > 0 {
+                throw StoreError("streaming the lists of generation \(generationID) failed after \(delivered) rows: \(error)")
             }
         }
     }

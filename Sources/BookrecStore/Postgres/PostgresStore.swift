@@ -36,8 +36,14 @@ public final class PostgresStore: Store, @unchecked Sendable {
         return try run(what) { connection in try connection.transaction { try body(connection) } }
     }
 
-    /// Runs a read in one read-only snapshot, again while it fails transiently.
+    /// Runs a read of one statement (which sees one snapshot by itself: no transaction, one round
+    /// trip), again while it fails transiently.
     func read<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try run("reading the store", body)
+    }
+
+    /// Runs a read of several statements in one read-only snapshot, again while it fails transiently.
+    func readSnapshot<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         try run("reading the store") { connection in try connection.transaction(readOnly: true) { try body(connection) } }
     }
 

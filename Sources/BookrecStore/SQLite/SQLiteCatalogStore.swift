@@ -8,17 +8,11 @@ extension SQLiteStore {
     public func importCatalog(books: [Book], covers: [Int: Data], ratings: [Rating]) throws -> ImportSummary {
         try write("importing the catalog") { db in
             var summary = ImportSummary()
-            let existingHashes = try Dictionary(
+            let storedBooks = try Dictionary(
                 Row.fetchAll(db, sql: "SELECT id, title, authors, year, language, isbn13, description, tags, genres FROM book").map {
                     (Int($0["id"] as Int64), try Self.book(from: $0))
                 }, uniquingKeysWith: { a, _ in a })
-            for book in books {
-                if let existing = existingHashes[book.id] {
-                    if existing == book { summary.unchanged += 1; continue }
-                    summary.booksChanged += 1
-                } else {
-                    summary.booksAdded += 1
-                }
+            for book in summary.booksToWrite(books, stored: storedBooks) {
                 try db.execute(
                     sql: """
                         INSERT INTO book (id, title, authors, year, language, isbn13, description, tags, genres, textHash)
@@ -35,14 +29,7 @@ extension SQLiteStore {
             let coverHashes = try Dictionary(
                 Row.fetchAll(db, sql: "SELECT bookId, contentHash FROM cover").map { (Int($0["bookId"] as Int64), $0["contentHash"] as String) },
                 uniquingKeysWith: { a, _ in a })
-            for (bookID, bytes) in covers.sorted(by: { $0.key < $1.key }) {
-                let hash = contentHash([UInt8](bytes))
-                if let existing = coverHashes[bookID] {
-                    if existing == hash { summary.unchanged += 1; continue }
-                    summary.coversChanged += 1
-                } else {
-                    summary.coversAdded += 1
-                }
+            for (bookID, bytes, hash) in summary.coversToWrite(covers, storedHashes: coverHashes) {
                 try db.execute(
                     sql: "INSERT INTO cover (bookId, bytes, contentHash) VALUES (?, ?, ?) ON CONFLICT(bookId) DO UPDATE SET bytes = excluded.bytes, contentHash = excluded.contentHash",
                     arguments: [bookID, bytes, hash])
