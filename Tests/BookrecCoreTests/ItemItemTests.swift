@@ -90,7 +90,11 @@ final class KthLargestTests: XCTestCase {
         for size in [1, 2, 7, 100, 1000] {
             let values = (0..<size).map { _ in Float(Int.random(in: 0..<(size / 3 + 2), using: &generator)) }
             let sorted = values.sorted(by: >)
-            for k in Set([1, size / 2 + 1, size]) { XCTAssertEqual(kthLargest(values, k), sorted[k - 1], "size \(size), k \(k)") }
+            for k in Set([1, size / 2 + 1, size]) {
+                var reordered = values
+                XCTAssertEqual(kthLargest(&reordered, k), sorted[k - 1], "size \(size), k \(k)")
+                XCTAssertEqual(reordered.sorted(by: >), sorted, "size \(size), k \(k): it reorders the values, loses none")
+            }
         }
     }
 }

@@ -130,21 +130,47 @@ public struct ImplicitALS: Sendable {
         return result
     }
 
-    /// out = A·m for each row u of m: Σ_{i∈lists[u]} h_i (h_i·m_u) + (α₀HᵀH) m_u + ridge_u m_u.
-    private static func apply(_ m: Matrix, lists: [[Int32]], ridge: [Float], gram: Matrix, fixed: Matrix) -> Matrix {
+    /// The fixed side's rows that each row of a block rated, copied next to one another: every
+    /// CG step walks them again, and in this order they come from cache instead of from all over
+    /// the other side's matrix.
+    private struct RatedFactors {
+        let values: [Float]
+        /// Row u's factors are values[offsets[u] * k ..< offsets[u + 1] * k].
+        let offsets: [Int]
+
+        init(lists: [[Int32]], fixed: Matrix) {
+            let k = fixed.columns
+            var offsets = [0]
+            for list in lists { offsets.append(offsets.last! + list.count) }
+            values = [Float](unsafeUninitializedCapacity: offsets.last! * k) { buffer, initialized in
+                fixed.values.withUnsafeBufferPointer { h in
+                    var position = 0
+                    for list in lists {
+                        for i in list {
+                            (buffer.baseAddress! + position).update(from: h.baseAddress! + Int(i) * k, count: k)
+                            position += k
+                        }
+                    }
+                }
+                initialized = offsets.last! * k
+            }
+            self.offsets = offsets
+        }
+    }
+
+    /// out = A·m for each row u of m: Σ_{i∈I_u} h_i (h_i·m_u) + (α₀HᵀH) m_u + ridge_u m_u.
+    private static func apply(_ m: Matrix, rated: RatedFactors, ridge: [Float], gram: Matrix) -> Matrix {
         let k = m.columns
         var out = multiply(m, gram)
         out.values.withUnsafeMutableBufferPointer { out in
             m.values.withUnsafeBufferPointer { m in
-                fixed.values.withUnsafeBufferPointer { h in
-                    for (u, list) in lists.enumerated() {
+                rated.values.withUnsafeBufferPointer { h in
+                    for u in 0..<m.count / k {
                         let row = m.baseAddress! + u * k, target = out.baseAddress! + u * k
-                        for f in 0..<k { target[f] += ridge[u] * row[f] }
-                        for i in list {
-                            let factors = h.baseAddress! + Int(i) * k
-                            var dot: Float = 0
-                            for f in 0..<k { dot += factors[f] * row[f] }
-                            for f in 0..<k { target[f] += dot * factors[f] }
+                        addScaled(target, ridge[u], row, count: k)
+                        for entry in rated.offsets[u]..<rated.offsets[u + 1] {
+                            let factors = h.baseAddress! + entry * k
+                            addScaled(target, dotProduct(factors, row, count: k), factors, count: k)
                         }
                     }
                 }
@@ -155,24 +181,22 @@ public struct ImplicitALS: Sendable {
 
     private static func conjugateGradient(x: inout Matrix, lists: [[Int32]], ridge: [Float], gram: Matrix, fixed: Matrix, steps: Int) {
         let k = x.columns, rows = x.rows
-        // r = b − A x with b_u = Σ_{i∈lists[u]} h_i; p = r.
-        var r = apply(x, lists: lists, ridge: ridge, gram: gram, fixed: fixed)
+        let rated = RatedFactors(lists: lists, fixed: fixed)
+        // r = b − A x with b_u = Σ_{i∈I_u} h_i; p = r.
+        var r = apply(x, rated: rated, ridge: ridge, gram: gram)
         r.values.withUnsafeMutableBufferPointer { r in
-            fixed.values.withUnsafeBufferPointer { h in
+            rated.values.withUnsafeBufferPointer { h in
                 for u in 0..<rows {
                     let target = r.baseAddress! + u * k
                     for f in 0..<k { target[f] = -target[f] }
-                    for i in lists[u] {
-                        let factors = h.baseAddress! + Int(i) * k
-                        for f in 0..<k { target[f] += factors[f] }
-                    }
+                    for entry in rated.offsets[u]..<rated.offsets[u + 1] { addScaled(target, 1, h.baseAddress! + entry * k, count: k) }
                 }
             }
         }
         var p = r
         var residual = (0..<rows).map { u in dot(r, u, r, u) }
         for _ in 0..<steps {
-            let ap = apply(p, lists: lists, ridge: ridge, gram: gram, fixed: fixed)
+            let ap = apply(p, rated: rated, ridge: ridge, gram: gram)
             x.values.withUnsafeMutableBufferPointer { x in
                 r.values.withUnsafeMutableBufferPointer { r in
                     p.values.withUnsafeMutableBufferPointer { p in

@@ -59,31 +59,46 @@ public struct ItemItemWeights: Equatable, Sendable {
     }
 
     /// Keeps the configuration's `keptWeights` largest weights of each row of `ease` (ties by the
-    /// lower column).
+    /// lower column). Rows are pruned on two threads, each row on its own, so the result does not
+    /// depend on how they are shared out.
     public init(ease: EASE, bookIDs: [Int], configuration: ItemItemConfiguration) {
         let kept = configuration.keptWeights
         let n = ease.weights.columns
         precondition(bookIDs.count == n)
-        var offsets = [0], columns: [Int32] = [], weights: [Float] = []
+        let halves = [0..<(n / 2), (n / 2)..<n]
+        var pruned = [(counts: [Int], columns: [Int32], weights: [Float])](repeating: ([], [], []), count: halves.count)
         ease.weights.values.withUnsafeBufferPointer { all in
-            for i in 0..<n {
-                let row = all.baseAddress! + i * n
-                var order = (0..<n).filter { row[$0] != 0 }
-                if order.count > kept {
-                    // Everything above the kept-th largest magnitude, then that magnitude's ties by column.
-                    let threshold = kthLargest(order.map { abs(row[$0]) }, kept)
-                    let above = order.filter { abs(row[$0]) > threshold }
-                    let ties = order.filter { abs(row[$0]) == threshold }.prefix(kept - above.count)
-                    order = (above + ties).sorted()
+            pruned.withUnsafeMutableBufferPointer { pruned in
+                DispatchQueue.concurrentPerform(iterations: halves.count) { half in
+                    var counts: [Int] = [], columns: [Int32] = [], weights: [Float] = []
+                    var magnitudes = [Float]()
+                    magnitudes.reserveCapacity(n)
+                    for i in halves[half] {
+                        let row = all.baseAddress! + i * n
+                        magnitudes.removeAll(keepingCapacity: true)
+                        for j in 0..<n where row[j] != 0 { magnitudes.append(abs(row[j])) }
+                        let before = columns.count
+                        // Everything above the kept-th largest magnitude, then that magnitude's ties by column.
+                        let threshold = magnitudes.count > kept ? kthLargest(&magnitudes, kept) : 0
+                        var ties = kept - magnitudes.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }
+                        for j in 0..<n where row[j] != 0 {
+                            let magnitude = abs(row[j])
+                            guard magnitude > threshold || (magnitude == threshold && ties > 0) else { continue }
+                            if magnitude == threshold { ties -= 1 }
+                            columns.append(Int32(j))
+                            weights.append(row[j])
+                        }
+                        counts.append(columns.count - before)
+                    }
+                    pruned[half] = (counts, columns, weights)
                 }
-                for j in order {
-                    columns.append(Int32(j))
-                    weights.append(row[j])
-                }
-                offsets.append(columns.count)
             }
         }
-        self.init(configuration: configuration, bookIDs: bookIDs, offsets: offsets, columns: columns, weights: weights, placements: [:])
+        var offsets = [0]
+        for part in pruned { for count in part.counts { offsets.append(offsets.last! + count) } }
+        self.init(
+            configuration: configuration, bookIDs: bookIDs, offsets: offsets, columns: pruned.flatMap(\.columns),
+            weights: pruned.flatMap(\.weights), placements: [:])
     }
 
     init(configuration: ItemItemConfiguration, bookIDs: [Int], offsets: [Int], columns: [Int32], weights: [Float], placements: [Int: [Placement]]) {
@@ -119,11 +134,10 @@ public struct ItemItemWeights: Equatable, Sendable {
     }
 }
 
-/// The k-th largest of `values` (1-based), by quickselect: linear time on average, where a
-/// sort of each of B's rows would dominate the model step.
-func kthLargest(_ values: [Float], _ k: Int) -> Float {
+/// The k-th largest of `values` (1-based), by quickselect, which reorders them: linear time on
+/// average, where a sort of each of B's rows would dominate the model step.
+func kthLargest(_ values: inout [Float], _ k: Int) -> Float {
     precondition(k >= 1 && k <= values.count)
-    var values = values
     var low = 0, high = values.count - 1
     let target = k - 1
     while low < high {

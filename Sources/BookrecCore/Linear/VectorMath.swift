@@ -103,3 +103,38 @@ public func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
     let scale = 1 / sum
     for i in 0..<count { values[i] *= scale }
 }
+
+/// a · b over `count` floats, sixteen lanes at a time (a scalar sum would be one long dependency
+/// chain); the result depends only on the two vectors, not on where they sit in memory.
+@inline(__always)
+public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var low = SIMD8<Float>(), high = SIMD8<Float>()
+    var i = 0
+    while i + 16 <= count {
+        let ra = UnsafeRawPointer(a + i), rb = UnsafeRawPointer(b + i)
+        low += ra.loadUnaligned(as: SIMD8<Float>.self) * rb.loadUnaligned(as: SIMD8<Float>.self)
+        high += ra.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+        i += 16
+    }
+    var sum = (low + high).sum()
+    while i < count {
+        sum += a[i] * b[i]
+        i += 1
+    }
+    return sum
+}
+
+/// target += scale · x over `count` floats, eight lanes at a time.
+@inline(__always)
+public func addScaled(_ target: UnsafeMutablePointer<Float>, _ scale: Float, _ x: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        let rt = UnsafeMutableRawPointer(target + i)
+        rt.storeBytes(of: rt.loadUnaligned(as: SIMD8<Float>.self) + scale * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        target[i] += scale * x[i]
+        i += 1
+    }
+}
