@@ -77,11 +77,16 @@ public func transformInLanes(
     for lane in 0..<(count - start) { values[start + lane] = tail[lane] }
 }
 
-/// Softmax of `count` values in place; exponentials eight at a time.
+/// Softmax of `count` values in place; exponentials eight at a time. `knownMaximum`, when the
+/// caller has it, must be the values' largest and saves a pass over them.
 @inline(__always)
-public func softmax(_ values: UnsafeMutablePointer<Float>, count: Int) {
+public func softmax(_ values: UnsafeMutablePointer<Float>, count: Int, knownMaximum: Float? = nil) {
     var maximum = -Float.infinity
-    for i in 0..<count { maximum = max(maximum, values[i]) }
+    if let knownMaximum {
+        maximum = knownMaximum
+    } else {
+        for i in 0..<count { maximum = max(maximum, values[i]) }
+    }
     var sum: Float = 0
     var i = 0
     while i + 8 <= count {

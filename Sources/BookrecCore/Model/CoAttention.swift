@@ -80,6 +80,10 @@ public struct CoAttention: Equatable, Sendable {
         var fusedCover = cover
         var scratch = [Float](repeating: 0, count: d)
         let uniform = 1 / Float(d)
+        // A row of S is one vector times a scalar, so its largest entry is the scalar times that
+        // vector's largest or smallest entry (rounding keeps the order): no pass to find it.
+        let (textRange, coverRange) = ((text.min()!, text.max()!), (cover.min()!, cover.max()!))
+        func largest(_ scalar: Float, times range: (min: Float, max: Float)) -> Float { scalar * (scalar > 0 ? range.max : range.min) }
         // Every loop walks a row, so that it reads memory in order and vectorises; at d = 1,024
         // these O(d²) passes are most of the cost of fusing a book with a cover.
         text.withUnsafeBufferPointer { t in
@@ -95,8 +99,8 @@ public struct CoAttention: Equatable, Sendable {
                                 continue
                             }
                             for j in 0..<d { row[j] = weight * v[j] }
-                            softmax(row, count: d)
-                            for j in 0..<d { out[j] += row[j] * weight }
+                            softmax(row, count: d, knownMaximum: largest(weight, times: coverRange))
+                            addScaled(out.baseAddress!, weight, row, count: d)
                         }
                     }
                     var uniformAttended: Float = 0
@@ -110,11 +114,9 @@ public struct CoAttention: Equatable, Sendable {
                             fusedText[j] += uniformAttended
                             continue
                         }
-                        for i in 0..<d { row[i] = t[i] * scale }
-                        softmax(row, count: d)
-                        var attended: Float = 0
-                        for i in 0..<d { attended += row[i] * v[i] }
-                        fusedText[j] += attended
+                        for i in 0..<d { row[i] = scale * t[i] }
+                        softmax(row, count: d, knownMaximum: largest(scale, times: textRange))
+                        fusedText[j] += dotProduct(row, v.baseAddress!, count: d)
                     }
                 }
             }
