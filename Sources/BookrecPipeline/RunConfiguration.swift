@@ -22,11 +22,12 @@ public struct RunConfiguration: Codable, Equatable, Sendable {
     /// RabbitMQ's consumer timeout, large enough that queue overhead is negligible.
     public var encodeShardSize = 500
     public var scoreShardSize = 2000
-    /// Rows (readers or books) per train job, an iALS round's slice. At 1,024 a round of the
-    /// bundled data is 53 reader jobs or 10 book jobs: enough to keep the workers busy to the
+    /// Rows (readers or books) per train job, an iALS round's slice. At 2,048 a round of the
+    /// bundled data is 27 reader jobs or 5 book jobs: enough to keep a few workers busy to the
     /// round's end, few enough that a job's fixed costs (a message, a blob written, a shard
-    /// marked done) stay small beside its solve.
-    public var trainShardSize = 1024
+    /// marked done) stay small beside a solve that takes milliseconds (docs/PERFORMANCE.md:
+    /// two workers' rounds took 4.6 s at 2,048 against 5.4 s at 1,024).
+    public var trainShardSize = 2048
     /// Books kept per reader; `bookrec-query export -k` serves up to this many.
     public var storedTopK = 50
 
