@@ -64,4 +64,23 @@ final class VectorMathTests: XCTestCase {
             XCTAssertEqual(Double(alone[0]), Foundation.erf(Double(value)), accuracy: 4e-7)
         }
     }
+
+    /// Against sums in Double, for lengths with and without a tail past the lanes; the known
+    /// maximum gives the softmax the pass would have found.
+    func testDotProductAddScaledAndAKnownMaximumAgreeWithPlainArithmetic() {
+        for count in [0, 1, 7, 8, 15, 16, 17, 40, 130] {
+            let a = (0..<count).map { Float(($0 * 37) % 11) * 0.13 - 0.6 }
+            let b = (0..<count).map { Float(($0 * 17) % 7) * 0.29 - 1 }
+            let dot = a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in dotProduct(a.baseAddress!, b.baseAddress!, count: count) } }
+            XCTAssertEqual(Double(dot), zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }, accuracy: 1e-5, "dot of \(count)")
+            var target = b
+            target.withUnsafeMutableBufferPointer { target in a.withUnsafeBufferPointer { addScaled(target.baseAddress!, 1.5, $0.baseAddress!, count: count) } }
+            XCTAssertEqual(target, zip(a, b).map { $1 + 1.5 * $0 }, "axpy of \(count)")
+            guard count > 0 else { continue }
+            var found = a, known = a
+            found.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, count: count) }
+            known.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, count: count, knownMaximum: a.max()!) }
+            XCTAssertEqual(found, known, "softmax of \(count)")
+        }
+    }
 }
