@@ -8,10 +8,8 @@ import XCTest
 final class BrokerTLSTests: XCTestCase {
     func testARunOverTLSGivesTheSameExportAndAnUntrustedBrokerIsRefused() throws {
         let clean = try KilledWorkerTests.cleanExport()
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+        let certificates = try makeTestCertificates(prefix: "bookrec-tls")
         defer { try? FileManager.default.removeItem(at: certificates) }
-        try makeTestCertificates(in: certificates)
         let broker = PrivateBroker(port: 5703, tlsDirectory: certificates)
         try broker.start()
         defer { try? broker.stop() }

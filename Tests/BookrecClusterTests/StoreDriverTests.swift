@@ -319,10 +319,8 @@ final class StoreDriverTests: XCTestCase {
     }
 
     func testTLSWithTheServersCertificateCheckedAndAnUntrustedServerRefusedAtOnce() throws {
-        let certificates = FileManager.default.temporaryDirectory.appendingPathComponent("bookrec-pg-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: certificates, withIntermediateDirectories: true)
+        let certificates = try makeTestCertificates(prefix: "bookrec-pg-tls")
         defer { try? FileManager.default.removeItem(at: certificates) }
-        try makeTestCertificates(in: certificates)
         let server = PrivatePostgres(port: 5804, tlsDirectory: certificates)
         try server.start()
         defer { try? server.stop() }
